@@ -1,0 +1,134 @@
+"""The application factory."""
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+
+from config import load_config
+
+
+def create_app(env: str | None = None, **overrides) -> Flask:
+    """Build the app for APP_ENV (or `env`), with optional setting overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(env))
+    app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    configure_logging(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every table known to Alembic)
+    from app.extensions import api, babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page says why on its own
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    api.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                _configure_sqlite(engine)
+
+
+def _load_user(session_id: str):
+    from app.services.accounts import user_from_session_id
+
+    return user_from_session_id(session_id)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """Foreign keys on, WAL, a busy timeout, and write-safe transactions.
+
+    pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT;
+    we take it over and begin every transaction with BEGIN IMMEDIATE, so that
+    a read-then-write transaction holds the write lock from its start
+    instead of failing with SQLITE_BUSY half-way (ENGINEERING.md).
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints.api import register_api
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.public import bp as public_bp
+    from app.blueprints.staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    register_api(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register_cli
+
+    register_cli(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from app.models import Role
+
+    @app.context_processor
+    def inject():
+        return {"Role": Role, "languages": app.config["LANGUAGES"], "get_locale": get_locale}
+
+
+def select_locale() -> str:
+    """The interface language: chosen in this session, else the user's, else Chinese.
+
+    The API honours Accept-Language, since a phone client has no session.
+    """
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages) or "zh"
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

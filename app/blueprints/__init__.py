@@ -1,0 +1,1 @@
+"""Blueprints, split by who uses them."""

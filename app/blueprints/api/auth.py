@@ -1,0 +1,38 @@
+"""POST /auth/token and POST /auth/register."""
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from app.blueprints.api.schemas import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
+from app.blueprints.api.serializers import user_brief
+from app.services import accounts
+
+blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Tokens and registration")
+
+
+@blp.post("/token")
+@blp.arguments(TokenRequest)
+@blp.response(200, TokenResponse)
+@blp.alt_response(401, description="Wrong phone number or password")
+def issue_token(body):
+    """Exchange a phone number and password for a bearer token."""
+    user = accounts.authenticate(body["phone"], body["password"])
+    return {
+        "token": accounts.issue_api_token(user),
+        "expires_in": current_app.config["API_TOKEN_MAX_AGE"],
+        "user": user_brief(user),
+    }
+
+
+@blp.post("/register")
+@blp.arguments(RegisterRequest)
+@blp.response(201, RegisterResponse)
+@blp.alt_response(409, description="phone_taken: the phone number is registered already")
+@blp.alt_response(422, description="A field is missing or not acceptable")
+def register(body):
+    """Register a volunteer in a grid, with skills and free times."""
+    profile = accounts.VolunteerProfile(
+        name=body["name"], grid_id=body["grid_id"], skills=body["skills"], free_times=body["free_times"]
+    )
+    user = accounts.register_volunteer(profile, body["phone"], body["password"])
+    return {"user": user_brief(user)}

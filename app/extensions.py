@@ -1,0 +1,69 @@
+"""Extension objects, created here and initialised in the app factory."""
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api as _SmorestApi
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+# Constraint names that are the same on SQLite and PostgreSQL, so that Alembic
+# can find and alter them on both.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def _render_item(type_, obj, autogen_context):
+    """Write our column types into migrations as the plain SQLAlchemy types
+    they store, so that migrations never import app code."""
+    if type_ == "type" and getattr(obj, "impl", None) is not None and obj.__module__.startswith("app."):
+        return f"sa.{obj.impl.__class__.__name__}()"
+    return False
+
+
+migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_item)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+class ErrorDetail(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "machine code"})
+    message = ma.fields.String(required=True, metadata={"description": "human text"})
+
+
+class ErrorBody(ma.Schema):
+    """The error body of every 4xx/5xx answer of the API (CONTRACT.md)."""
+
+    error = ma.fields.Nested(ErrorDetail, required=True)
+
+
+class Api(_SmorestApi):
+    """flask-smorest's Api, documenting our error body and leaving error
+    handling to `app/errors.py` (smorest's own handler would also catch the
+    web pages' errors and answer them in its own format)."""
+
+    ERROR_SCHEMA = ErrorBody
+
+    def _register_error_handlers(self):
+        pass
+
+
+api = Api()

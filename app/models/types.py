@@ -1,0 +1,45 @@
+"""Column types shared by the models."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only way models stamp times)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored as naive UTC and always read back as aware UTC.
+
+    SQLite drops time zones and PostgreSQL's `timestamp without time zone`
+    does too; storing UTC everywhere and attaching it on the way out keeps
+    both databases and every comparison in Python the same.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def enum_column(enum_cls, length: int = 32) -> sa.Enum:
+    """An enum stored by name in a VARCHAR (no native type to migrate)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+    )

@@ -1,0 +1,101 @@
+"""Demo data for development and testing (`flask seed-demo`); idempotent."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import City, Community, Grid, Role, Skill, Street, User, UserRole
+from app.services.accounts import create_user, find_by_phone
+
+DEMO_PASSWORD = "demo1234"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    phone: str
+    name: str
+    role: Role
+    unit: str  # "street", "community:1", "grid:1" … (index into the demo tree)
+    note: str
+
+
+DEMO_LOGINS = [
+    DemoLogin("13800000000", "平台管理员", Role.ADMIN, "", "administrator"),
+    DemoLogin("13800000001", "赵建国", Role.STREET_OFFICER, "street", "street officer of the demo street"),
+    DemoLogin(
+        "13800000002", "李秀英", Role.COMMUNITY_WORKER, "community:1", "community worker of community 1"
+    ),
+    DemoLogin("13800000003", "张明华", Role.GRID_WORKER, "grid:1", "grid worker of grid 1 (community 1)"),
+    DemoLogin("13800000013", "陈静", Role.GRID_WORKER, "grid:2", "grid worker of grid 2 (community 1)"),
+    DemoLogin("13800000004", "王小明", Role.VOLUNTEER, "grid:1", "volunteer in community 1"),
+    DemoLogin("13800000014", "刘洋", Role.VOLUNTEER, "grid:2", "a second volunteer in community 1"),
+    DemoLogin("13800000005", "孙桂兰", Role.RESIDENT, "grid:1", "resident of a household in grid 1"),
+    DemoLogin("13800000006", "周记便利店", Role.PARTNER, "", "partner merchant"),
+]
+
+DEMO_TREE = {
+    "city": "示范市",
+    "street": "幸福街道",
+    "communities": [
+        ("阳光社区", ["第一网格", "第二网格"]),
+        ("和谐社区", ["第一网格", "第二网格"]),
+    ],
+}
+
+VOLUNTEER_SKILLS = {
+    "13800000004": ["housekeeping", "repairs", "visiting"],
+    "13800000014": ["tutoring", "errands", "medical_escort"],
+}
+
+
+def _get_or_create(model, **fields):
+    obj = db.session.scalar(sa.select(model).filter_by(**fields))
+    if obj is None:
+        obj = model(**fields)
+        db.session.add(obj)
+        db.session.flush()
+    return obj
+
+
+def seed_demo() -> list[DemoLogin]:
+    """Create the demo tree and logins where missing; commit. Returns the logins.
+
+    Run twice, it changes nothing: every row is looked up before it is made.
+    """
+    city = _get_or_create(City, name=DEMO_TREE["city"])
+    street = _get_or_create(Street, city_id=city.id, name=DEMO_TREE["street"])
+    units: dict[str, dict] = {"street": {"street_id": street.id}}
+    grid_number = 0
+    for number, (community_name, grid_names) in enumerate(DEMO_TREE["communities"], start=1):
+        community = _get_or_create(Community, street_id=street.id, name=community_name)
+        units[f"community:{number}"] = {"community_id": community.id}
+        for grid_name in grid_names:
+            grid_number += 1
+            grid = _get_or_create(Grid, community_id=community.id, name=grid_name)
+            units[f"grid:{grid_number}"] = {"grid_id": grid.id}
+    for login in DEMO_LOGINS:
+        if find_by_phone(login.phone) is None:
+            codes = VOLUNTEER_SKILLS.get(login.phone, [])
+            skills = db.session.scalars(sa.select(Skill).where(Skill.code.in_(codes))).all()
+            create_user(
+                login.name,
+                login.phone,
+                DEMO_PASSWORD,
+                [login.role],
+                skills=skills,
+                **units.get(login.unit, {}),
+            )
+    db.session.commit()
+    return DEMO_LOGINS
+
+
+def database_is_empty() -> bool:
+    """True when no user exists yet (make run seeds the demo then)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def demo_role_counts() -> dict[Role, int]:
+    """Users per role (used by tests and the seed summary)."""
+    rows = db.session.execute(sa.select(UserRole.role, sa.func.count()).group_by(UserRole.role))
+    return dict(rows.all())
