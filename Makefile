@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile --statistics -d app/translations
 
 run: $(VENV)/.installed translations
 	mkdir -p instance
