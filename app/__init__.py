@@ -15,6 +15,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(env))
     app.config.update(overrides)
+    app.json.ensure_ascii = False  # JSON is UTF-8 (CONTRACT.md): 王小明, not \u738b…
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

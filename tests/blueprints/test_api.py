@@ -18,6 +18,7 @@ def test_token_for_the_demo_volunteer(client):
     response = client.post("/api/v1/auth/token", json={"phone": DEMO.volunteer, "password": DEMO.password})
     assert response.status_code == 200
     body = response.get_json()
+    assert response.mimetype == "application/json" and "王小明".encode() in response.data
     assert body["token"] and body["expires_in"] > 0
     assert body["user"]["name"] == "王小明" and body["user"]["roles"] == ["volunteer"]
 
