@@ -97,6 +97,8 @@ def load_config(env: str | None = None) -> dict:
         settings["DATA_KEY"] = environ.get("DATA_KEY") or "dev-data-key-not-for-production"
         settings["RATELIMIT_ENABLED"] = environ.get("RATELIMIT_ENABLED", "1") != "0"
     settings["REDIS_URL"] = environ.get("REDIS_URL")
+    settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
+    settings["RATELIMIT_HEADERS_ENABLED"] = True
     return settings
 
 

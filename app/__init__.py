@@ -27,11 +27,12 @@ def create_app(env: str | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every table known to Alembic)
-    from app.extensions import api, babel, csrf, db, login_manager, migrate
+    from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -80,11 +81,13 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.api import register_api
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.public import bp as public_bp
+    from app.blueprints.registry import bp as registry_bp
     from app.blueprints.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(registry_bp)
     register_api(app)
 
 
@@ -103,7 +106,10 @@ def register_commands(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from app.labels import label
     from app.models import Role
+
+    app.add_template_filter(label)
 
     @app.context_processor
     def inject():

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Community, Grid, Role, Street, User
+from app.services.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True)
@@ -98,17 +99,28 @@ def scoped(stmt: sa.Select, model, user=None) -> sa.Select:
 
 
 def get_scoped_or_404(model, object_id, user=None, options=()):
-    """The object with this id if the user may see it; otherwise abort(404).
+    """The object with this id if the user may see it; otherwise NotFound (404).
 
     `options` are loader options (e.g. selectinload) for what the page shows.
     """
-    if not isinstance(object_id, int):
-        abort(404)
+    if not isinstance(object_id, int) or isinstance(object_id, bool):
+        raise NotFound()
     stmt = sa.select(model).where(model.__mapper__.primary_key[0] == object_id).options(*options)
     obj = db.session.scalar(scoped(stmt, model, user))
     if obj is None:
-        abort(404)
+        raise NotFound()
     return obj
+
+
+def require_role(user, *roles: Role) -> None:
+    """Forbidden unless `user` holds one of `roles` (administrators always pass)."""
+    if not user.has_role(Role.ADMIN, *roles):
+        raise Forbidden()
+
+
+def manages_grid(user, grid_id: int) -> bool:
+    """True if the grid lies inside the user's staff scope."""
+    return db.session.scalar(sa.select(grid_ids(scope_of(user)).where(Grid.id == grid_id).exists()))
 
 
 def role_required(*roles: Role):

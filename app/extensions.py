@@ -3,6 +3,8 @@
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
@@ -67,3 +69,7 @@ class Api(_SmorestApi):
 
 
 api = Api()
+
+# Rate limits are declared on the views that need them; storage is Redis when
+# REDIS_URL is set (shared by every worker), memory otherwise (config.py).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

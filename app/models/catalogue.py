@@ -1,4 +1,4 @@
-"""Catalogues kept as data: the skills volunteers offer."""
+"""Catalogues kept as data: skills volunteers offer and the services they give."""
 
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -23,4 +23,20 @@ class Skill(LocalisedName, db.Model):
     code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     name_zh: Mapped[str] = mapped_column(sa.String(50))
     name_en: Mapped[str] = mapped_column(sa.String(80))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class ServiceType(LocalisedName, db.Model):
+    """A kind of service (家政, 助餐, 助医 …) with its skill and default points.
+
+    Administrators add more; the defaults come with the migration.
+    """
+
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    skill_code: Mapped[str] = mapped_column(sa.ForeignKey("skill.code"))
+    points_per_visit: Mapped[int] = mapped_column(default=10)
+    points_per_hour: Mapped[int] = mapped_column(default=5)
+    active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)

@@ -43,3 +43,20 @@ def enum_column(enum_cls, length: int = 32) -> sa.Enum:
         length=length,
         validate_strings=True,
     )
+
+
+class EncryptedString(sa.TypeDecorator):
+    """A string encrypted with DATA_KEY on the way in, decrypted on the way out."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        from app.crypto import encrypt
+
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        from app.crypto import decrypt
+
+        return None if value is None else decrypt(value)

@@ -2,11 +2,11 @@
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.exceptions import NotFound
 
 from app.auth_scope import Scope, get_scoped_or_404, scope_of, scoped
 from app.models import Community, Grid, Street, User
 from app.services.accounts import find_by_phone
+from app.services.errors import NotFound
 from tests.conftest import DEMO
 
 
@@ -64,8 +64,7 @@ def test_users_in_scope(db):
 def test_get_scoped_or_404_hides_other_grids_like_missing_ones(db, app):
     g1, g2, *_ = demo_grids(db)
     grid_worker = find_by_phone(DEMO.grid_worker)
-    with app.test_request_context():
-        assert get_scoped_or_404(Grid, g1, grid_worker).id == g1
-        for object_id in (g2, 999999, "1"):
-            with pytest.raises(NotFound):
-                get_scoped_or_404(Grid, object_id, grid_worker)
+    assert get_scoped_or_404(Grid, g1, grid_worker).id == g1
+    for object_id in (g2, 999999, "1", True):
+        with pytest.raises(NotFound):
+            get_scoped_or_404(Grid, object_id, grid_worker)
