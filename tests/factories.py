@@ -35,3 +35,42 @@ def make_user(role: Role, password: str = "password123", **unit) -> object:
     user = create_user(f"测试{role.value}", next_phone(), password, [role], **unit)
     db.session.commit()
     return user
+
+
+def user_by_phone(phone: str):
+    from app.services.accounts import find_by_phone
+
+    return find_by_phone(phone)
+
+
+def make_household(
+    actor,
+    grid_id: int | None = None,
+    *,
+    room: str | None = None,
+    head_name: str = "测试户主",
+    consent: bool = True,
+    today=None,
+    **household_fields,
+):
+    """A household recorded through the real service by `actor` (a grid worker
+    or above), in the actor's grid unless `grid_id` is given; committed."""
+    from datetime import date
+
+    from app.services.households import ConsentData, HouseholdData, MemberData, create_household
+
+    today = today or date.today()
+    data = HouseholdData(
+        grid_id=grid_id or actor.grid_id,
+        building=household_fields.pop("building", "3号楼"),
+        unit=household_fields.pop("unit", "2"),
+        room=room or str(next(_rooms)),
+        contact_phone=household_fields.pop("contact_phone", next_phone()),
+        **household_fields,
+    )
+    head = MemberData(name=head_name, relation=None)
+    given = ConsentData(on=today, scope="健康、收入和身份证号用于帮扶") if consent else None
+    return create_household(actor, data, head, today, consent=given)
+
+
+_rooms = itertools.count(101)

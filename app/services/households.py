@@ -263,6 +263,7 @@ def create_household(
         )
     household = Household(**{f.name: getattr(data, f.name) for f in fields(HouseholdData)})
     household.created_by_id = actor.id
+    household.status = HouseholdStatus.ACTIVE
     household.members = [Member(**values)]
     household.events = [
         HouseholdEvent(

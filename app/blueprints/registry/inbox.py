@@ -1,0 +1,3 @@
+"""Registry views (being written)."""
+
+from app.blueprints.registry import bp  # noqa: F401
