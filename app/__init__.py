@@ -6,6 +6,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
@@ -16,6 +17,10 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.config.from_mapping(load_config(env))
     app.config.update(overrides)
     app.json.ensure_ascii = False  # JSON is UTF-8 (CONTRACT.md): 王小明, not \u738b…
+    if app.config["APP_ENV"] == "production":
+        # Behind one reverse proxy (README): take the client's address and
+        # scheme from it, so per-address rate limits and https URLs are right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -80,6 +85,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.api import register_api
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.help import bp as help_bp
     from app.blueprints.public import bp as public_bp
     from app.blueprints.registry import bp as registry_bp
     from app.blueprints.staff import bp as staff_bp
@@ -88,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(registry_bp)
+    app.register_blueprint(help_bp)
     register_api(app)
 
 

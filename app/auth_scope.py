@@ -29,6 +29,7 @@ class Scope:
 
 
 NOTHING = Scope("none")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one cannot exist, and must not reach the database
 
 
 def scope_of(user) -> Scope:
@@ -98,12 +99,23 @@ def scoped(stmt: sa.Select, model, user=None) -> sa.Select:
     return stmt.where(scope_clause(model, scope_of(user or current_user)))
 
 
+def is_valid_id(object_id) -> bool:
+    """True for an int that can be a row id (not a bool, positive, 32-bit)."""
+    return isinstance(object_id, int) and not isinstance(object_id, bool) and 0 < object_id <= MAX_ID
+
+
+def unscoped_get(model, object_id):
+    """The row with this id, or None — WITHOUT a scope check: the caller must
+    then check scope on its parent (e.g. a member's household)."""
+    return db.session.get(model, object_id) if is_valid_id(object_id) else None
+
+
 def get_scoped_or_404(model, object_id, user=None, options=()):
     """The object with this id if the user may see it; otherwise NotFound (404).
 
     `options` are loader options (e.g. selectinload) for what the page shows.
     """
-    if not isinstance(object_id, int) or isinstance(object_id, bool):
+    if not is_valid_id(object_id):
         raise NotFound()
     stmt = sa.select(model).where(model.__mapper__.primary_key[0] == object_id).options(*options)
     obj = db.session.scalar(scoped(stmt, model, user))

@@ -89,9 +89,33 @@ def _flatten(errors) -> list[str]:
     return [str(errors)]
 
 
+def reject_nul_bytes():
+    """Refuse a request carrying a NUL character anywhere we read text from.
+
+    PostgreSQL cannot store NUL in text and would fail the request with a
+    500; no honest form or JSON body contains one.
+    """
+    values = [*request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += request.form.values()
+    if "\x00" in request.path or any("\x00" in value for value in values) or _json_has_nul():
+        return error_response(
+            400, "invalid_characters", _("The request contains characters that are not allowed.")
+        )
+    return None
+
+
+def _json_has_nul() -> bool:
+    if not request.is_json:
+        return False
+    raw = request.get_data(cache=True)
+    return b"\x00" in raw or b"\\u0000" in raw
+
+
 def register_errorhandlers(app: Flask) -> None:
     """Unhandled exceptions become InternalServerError and reach the
     HTTPException handler (Flask logs them first)."""
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.before_request(reject_nul_bytes)

@@ -13,6 +13,7 @@ without HTTP.
 """
 
 import os
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -22,6 +23,7 @@ from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
 
 from app import create_app
+from app.extensions import api, limiter
 from app.extensions import db as _db
 from app.services.demo import DEMO_PASSWORD, seed_demo
 from config import database_url
@@ -72,6 +74,36 @@ def app(_app):
         connection.close()
 
 
+@contextmanager
+def second_app(**settings):
+    """Build another app (e.g. rate limits on, or production) for one test.
+
+    `limiter` and `api` are module-level singletons that init_app rebinds to
+    the newest app; they are put back afterwards so later tests see the
+    shared app again.
+    """
+    saved = {extension: dict(vars(extension)) for extension in (limiter, api)}
+    env = settings.pop("env", "testing")
+    other = create_app(env, **settings)
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            _db.engine.dispose()
+        for extension, attributes in saved.items():
+            vars(extension).clear()
+            vars(extension).update(attributes)
+
+
+@pytest.fixture
+def limited_app(app):
+    """A second app with rate limits on, on the same database and test transaction."""
+    with second_app(
+        RATELIMIT_ENABLED=True, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"]
+    ) as limited:
+        yield limited
+
+
 @pytest.fixture
 def db(app):
     """An app context for service tests without HTTP; yields the db extension."""
@@ -94,6 +126,7 @@ DEMO = SimpleNamespace(
     admin="13800000000",
     street_officer="13800000001",
     community_worker="13800000002",
+    community_worker_2="13800000012",
     grid_worker="13800000003",
     grid_worker_2="13800000013",
     volunteer="13800000004",

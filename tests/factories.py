@@ -55,11 +55,10 @@ def make_household(
 ):
     """A household recorded through the real service by `actor` (a grid worker
     or above), in the actor's grid unless `grid_id` is given; committed."""
-    from datetime import date
-
+    from app import clock
     from app.services.households import ConsentData, HouseholdData, MemberData, create_household
 
-    today = today or date.today()
+    today = today or clock.today()
     data = HouseholdData(
         grid_id=grid_id or actor.grid_id,
         building=household_fields.pop("building", "3号楼"),

@@ -97,3 +97,12 @@ def test_language_switch_refuses_unknown_and_offsite(client):
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "不存在" in response.get_data(as_text=True)
+
+
+def test_demo_has_every_category_in_more_than_one_grid(db):
+    from app.models import Category
+    from app.services.demo_households import demo_category_grids
+
+    grids = demo_category_grids()
+    assert set(grids) == set(Category)
+    assert all(len(found) >= 2 for found in grids.values()), grids

@@ -202,7 +202,7 @@ class HelpRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(50))
-    phone: Mapped[str] = mapped_column(sa.String(11))
+    phone: Mapped[str] = mapped_column(sa.String(20))
     address: Mapped[str] = mapped_column(sa.String(100))
     need: Mapped[str] = mapped_column(sa.String(500))
     service_type_code: Mapped[str | None] = mapped_column(sa.ForeignKey("service_type.code"))

@@ -6,8 +6,10 @@ import sqlalchemy as sa
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the only way models stamp times)."""
-    return datetime.now(UTC)
+    """The current time, aware UTC, from the app's one clock (tests can set it)."""
+    from app import clock  # app.clock imports nothing of ours; kept lazy for model import order
+
+    return clock.now()
 
 
 class UTCDateTime(sa.TypeDecorator):

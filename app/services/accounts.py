@@ -10,12 +10,18 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.auth_scope import unscoped_get
 from app.extensions import db
 from app.models import FreeTime, Grid, Role, Skill, User, UserRole, VolunteerFreeTime
 from app.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+# A household's contact: a mobile, or a landline with its area code (010-12345678).
+CONTACT_PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
 PASSWORD_MIN_LENGTH = 8
+# Per client address (Flask-Limiter); lockout per phone comes with hardening.
+LOGIN_LIMIT = "10 per minute; 100 per day"
+REGISTER_LIMIT = "5 per hour; 20 per day"
 TOKEN_SALT = "api-token"
 
 # Roles and the org level their unit sits at.
@@ -55,6 +61,21 @@ def check_phone(phone: str) -> str:
     return phone
 
 
+def check_contact_phone(phone: str, field: str = "phone") -> str:
+    """A mobile or a landline with area code, spaces and brackets dropped; else InvalidInput.
+
+    Many elderly people have only a landline, so contacts accept both.
+    """
+    phone = re.sub(r"[\s()]", "", phone or "")
+    if not CONTACT_PHONE_RE.fullmatch(phone):
+        raise InvalidInput(
+            _l("Enter a mobile number (11 digits) or a landline with area code."),
+            code="invalid_phone",
+            field=field,
+        )
+    return phone
+
+
 def check_password(password: str) -> str:
     """The password, or InvalidInput(code="weak_password")."""
     if len(password or "") < PASSWORD_MIN_LENGTH:
@@ -83,7 +104,7 @@ def _check_name(name: str) -> str:
 
 def _load_profile_parts(profile: VolunteerProfile) -> tuple[Grid, list[Skill], list[FreeTime]]:
     """The grid, skills and free times a profile names, or InvalidInput."""
-    grid = db.session.get(Grid, profile.grid_id) if isinstance(profile.grid_id, int) else None
+    grid = unscoped_get(Grid, profile.grid_id)
     if grid is None:
         raise InvalidInput(_l("Choose a grid from the list."), code="unknown_grid", field="grid_id")
     codes = list(dict.fromkeys(profile.skills))

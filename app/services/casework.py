@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, require_role
+from app.auth_scope import get_scoped_or_404, require_role, unscoped_get
 from app.extensions import db
 from app.labels import label
 from app.models import (
@@ -38,16 +38,19 @@ from app.models import (
     Role,
     ServiceType,
     Urgency,
+    User,
 )
 from app.services import audit
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.household_changes import change_status
 from app.services.households import (
     EXIT_APPROVERS,
     LEDGER_WRITERS,
-    change_status,
+    get_household,
     household_options,
     schedule_review,
 )
+from app.services.tx import atomic
 
 # Who moves a category assignment, from which status, to which.
 TRANSITIONS = {
@@ -98,6 +101,8 @@ def propose_category(actor, household_id: int, category: Category, note: str = "
 
 
 def _propose(actor, household: Household, category: Category, note: str) -> CategoryAssignment:
+    if household.status is not HouseholdStatus.ACTIVE:
+        raise Conflict(_l("The household has left the registry."), code="household_exited")
     live = db.session.scalar(
         sa.select(CategoryAssignment).where(
             CategoryAssignment.household_id == household.id,
@@ -136,7 +141,7 @@ def _decide(actor, assignment_id: int, action: ApprovalAction, note: str, househ
         raise InvalidInput(code="invalid_action")
     sources, target, roles = TRANSITIONS[action]
     require_role(actor, *roles)
-    assignment = db.session.get(CategoryAssignment, assignment_id) if isinstance(assignment_id, int) else None
+    assignment = unscoped_get(CategoryAssignment, assignment_id)
     if assignment is None:
         raise NotFound()
     if household_id is not None and assignment.household_id != household_id:
@@ -146,6 +151,11 @@ def _decide(actor, assignment_id: int, action: ApprovalAction, note: str, househ
         raise Conflict(
             _l("This step is not possible: the category is %(status)s.", status=label(assignment.status)),
             code="invalid_transition",
+        )
+    if action in (ApprovalAction.REVIEW, ApprovalAction.APPROVE) and _took_a_step(actor, assignment.id):
+        # 人情保/关系保 (seed 004): nobody reviews or approves a case they proposed or reviewed.
+        raise Forbidden(
+            _l("Someone else must decide this: you already proposed or reviewed it."), code="own_case"
         )
     if action in (ApprovalAction.REJECT, ApprovalAction.REVOKE):
         note = _text(note, 500, "note")
@@ -164,6 +174,50 @@ def _decide(actor, assignment_id: int, action: ApprovalAction, note: str, househ
         actor, action.value, "category", assignment.id, household=household, note=assignment.category.value
     )
     return assignment
+
+
+def close_casework_on_exit(actor, household: Household, reason: str) -> None:
+    """When a household leaves the registry: its open needs are closed and its
+    categories end (approved ones revoked, pending ones rejected); flush only.
+
+    Re-entry starts afresh: categories are proposed and approved again.
+    """
+    for need in db.session.scalars(
+        sa.select(Need).where(Need.household_id == household.id, Need.status == NeedStatus.OPEN)
+    ):
+        need.status, need.closed_at, need.closed_by_id, need.close_note = (
+            NeedStatus.CLOSED,
+            clock.now(),
+            actor.id,
+            reason,
+        )
+        audit.record(actor, NeedStatus.CLOSED.value, "need", need.id, household=household, fields=["status"])
+    live = db.session.scalars(
+        sa.select(CategoryAssignment).where(
+            CategoryAssignment.household_id == household.id, CategoryAssignment.status.in_(LIVE_STATUSES)
+        )
+    )
+    for assignment in live:
+        approved = assignment.status is CategoryStatus.APPROVED
+        action = ApprovalAction.REVOKE if approved else ApprovalAction.REJECT
+        assignment.status = CategoryStatus.REVOKED if approved else CategoryStatus.REJECTED
+        db.session.add(ApprovalStep(assignment_id=assignment.id, action=action, by_id=actor.id, note=reason))
+        audit.record(
+            actor,
+            action.value,
+            "category",
+            assignment.id,
+            household=household,
+            note=assignment.category.value,
+        )
+
+
+def _took_a_step(actor, assignment_id: int) -> bool:
+    return db.session.scalar(
+        sa.select(
+            sa.exists().where(ApprovalStep.assignment_id == assignment_id, ApprovalStep.by_id == actor.id)
+        )
+    )
 
 
 def categories_of(household_id: int) -> list[CategoryAssignment]:
@@ -232,6 +286,14 @@ class NeedData:
 
 def add_need(actor, household_id: int, data: NeedData) -> Need:
     """Record a need for a service from the catalogue; commit."""
+    need = _add_need(actor, household_id, data)
+    db.session.commit()
+    return need
+
+
+def _add_need(actor, household_id: int, data: NeedData) -> Need:
+    """add_need without the commit, for callers that write more in the same
+    transaction (accepting a help request); flushes and audits."""
     household = _household_for_write(actor, household_id)
     if household.status is not HouseholdStatus.ACTIVE:
         raise Conflict(_l("The household has left the registry."), code="household_exited")
@@ -254,7 +316,6 @@ def add_need(actor, household_id: int, data: NeedData) -> Need:
     db.session.add(need)
     db.session.flush()
     audit.record(actor, "create", "need", need.id, household=household)
-    db.session.commit()
     return need
 
 
@@ -262,7 +323,7 @@ def close_need(actor, need_id: int, status: NeedStatus, note: str) -> Need:
     """Mark a need met or closed (no longer needed), with a note; commit."""
     if status not in (NeedStatus.MET, NeedStatus.CLOSED):
         raise InvalidInput(code="invalid_status")
-    need = db.session.get(Need, need_id) if isinstance(need_id, int) else None
+    need = unscoped_get(Need, need_id)
     if need is None:
         raise NotFound()
     household = _household_for_write(actor, need.household_id)
@@ -289,7 +350,7 @@ def add_measure(
     """Record a measure taken (帮扶措施) or why none was (未帮扶原因); commit."""
     household = _household_for_write(actor, household_id)
     if need_id is not None:
-        need = db.session.get(Need, need_id) if isinstance(need_id, int) else None
+        need = unscoped_get(Need, need_id)
         if need is None or need.household_id != household.id:
             raise InvalidInput(
                 _l("Choose one of this household's needs."), code="unknown_need", field="need_id"
@@ -355,9 +416,10 @@ def record_review(
     CONTINUE keeps things as they are; CHANGE revokes the listed approved
     categories and proposes new ones (community or street staff revoke);
     EXIT takes the household out of the registry (community or street staff).
-    The next review date follows from the household type.
+    The next review date follows from the household type. All or nothing.
     """
-    household = _household_for_write(actor, household_id)
+    roles = LEDGER_WRITERS + EXIT_APPROVERS if outcome is ReviewOutcome.EXIT else LEDGER_WRITERS
+    household = _household_for_write(actor, household_id, roles=roles)
     if household.status is not HouseholdStatus.ACTIVE:
         raise Conflict(_l("The household has left the registry."), code="household_exited")
     reviewed_on = _past_date(reviewed_on, today, "reviewed_on")
@@ -366,22 +428,107 @@ def record_review(
         require_role(actor, *EXIT_APPROVERS)
     if outcome is ReviewOutcome.CHANGE and not (revoke or propose):
         raise InvalidInput(_l("Say which categories change."), code="nothing_changes", field="outcome")
+    if outcome is not ReviewOutcome.CHANGE and (revoke or propose):
+        raise InvalidInput(
+            _l("Categories change only when the outcome is 'change categories'."),
+            code="unexpected_change",
+            field="outcome",
+        )
     if revoke:
         require_role(actor, *EXIT_APPROVERS)
-    # All or nothing: every step only flushes, one commit at the end.
-    review = Review(
-        household_id=household.id, reviewed_on=reviewed_on, outcome=outcome, note=note, by_id=actor.id
-    )
-    db.session.add(review)
-    db.session.flush()
-    audit.record(actor, "review", "household", household.id, household=household, note=outcome.value)
-    for assignment_id in revoke:
-        _decide(actor, assignment_id, ApprovalAction.REVOKE, note, household_id=household.id)
-    for category in propose:
-        _propose(actor, household, category, note)
-    if outcome is ReviewOutcome.EXIT:
-        change_status(actor, household, reviewed_on, note, today, HouseholdStatus.EXITED)
-    schedule_review(household)
-    review.next_review_on = household.next_review_on
-    db.session.commit()
+    with atomic():  # every step below only flushes
+        review = Review(
+            household_id=household.id, reviewed_on=reviewed_on, outcome=outcome, note=note, by_id=actor.id
+        )
+        db.session.add(review)
+        db.session.flush()
+        audit.record(
+            actor, "periodic_review", "household", household.id, household=household, note=outcome.value
+        )
+        for assignment_id in revoke:
+            _decide(actor, assignment_id, ApprovalAction.REVOKE, note, household_id=household.id)
+        for category in propose:
+            _propose(actor, household, category, note)
+        if outcome is ReviewOutcome.EXIT:
+            change_status(actor, household, reviewed_on, note, today, HouseholdStatus.EXITED)
+        schedule_review(household)
+        review.next_review_on = household.next_review_on
     return review
+
+
+# --- for the registry pages (read only) -------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRecords:
+    """A household's causes, measures, follow-ups and reviews, newest first,
+    and the names of the staff who recorded them (by user id)."""
+
+    causes: list[HardshipCause]
+    measures: list[Measure]
+    follow_ups: list[FollowUp]
+    reviews: list[Review]
+    authors: dict[int, str]
+
+
+def records_of(household_id: int) -> CaseRecords:
+    """The case records of a household whose scope the caller has checked."""
+
+    def newest_first(model, *order):
+        stmt = sa.select(model).where(model.household_id == household_id).order_by(*order, model.id.desc())
+        return list(db.session.scalars(stmt))
+
+    causes = newest_first(HardshipCause)
+    measures = newest_first(Measure, Measure.on.desc())
+    follow_ups = newest_first(FollowUp, FollowUp.on.desc())
+    reviews = newest_first(Review, Review.reviewed_on.desc())
+    ids = {r.recorded_by_id for r in (*causes, *measures, *follow_ups)} | {r.by_id for r in reviews}
+    authors = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
+    return CaseRecords(causes, measures, follow_ups, reviews, authors)
+
+
+def decisions_for(actor, assignments) -> dict[int, list[ApprovalAction]]:
+    """The steps (TRANSITIONS) the actor may take on each assignment, by assignment id."""
+    return {
+        a.id: [
+            action
+            for action, (sources, _target, roles) in TRANSITIONS.items()
+            if a.status in sources and actor.has_role(Role.ADMIN, *roles)
+        ]
+        for a in assignments
+    }
+
+
+def get_assignment(actor, household_id: int, assignment_id: int) -> CategoryAssignment:
+    """One category assignment of a household the actor may read, steps loaded, or NotFound."""
+    household = get_household(actor, household_id, options=(selectinload(Household.grid),))
+    assignment = next((a for a in categories_of(household.id) if a.id == assignment_id), None)
+    if assignment is None:
+        raise NotFound()
+    return assignment
+
+
+def get_need(actor, household_id: int, need_id: int) -> Need:
+    """One need of a household the actor may read, service type loaded, or NotFound."""
+    household = get_household(actor, household_id, options=(selectinload(Household.grid),))
+    need = db.session.scalar(
+        sa.select(Need)
+        .where(Need.id == need_id, Need.household_id == household.id)
+        .options(selectinload(Need.service_type))
+    )
+    if need is None:
+        raise NotFound()
+    return need
+
+
+def pending_decisions(actor, page: int = 1, per_page: int = 30):
+    """One page of pending_decisions_stmt (steps loaded) and its households by id (members loaded)."""
+    stmt = pending_decisions_stmt(actor).options(
+        selectinload(CategoryAssignment.steps).selectinload(ApprovalStep.by)
+    )
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    ids = {a.household_id for a in pagination.items}
+    households = db.session.scalars(
+        sa.select(Household).where(Household.id.in_(ids)).options(selectinload(Household.members))
+    )
+    return pagination, {h.id: h for h in households}

@@ -4,9 +4,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app import clock
 from app.extensions import db
 from app.models import City, Community, Grid, Role, Skill, Street, User, UserRole
 from app.services.accounts import create_user, find_by_phone
+from app.services.demo_households import seed_demo_households
 
 DEMO_PASSWORD = "demo1234"
 
@@ -25,6 +27,9 @@ DEMO_LOGINS = [
     DemoLogin("13800000001", "赵建国", Role.STREET_OFFICER, "street", "street officer of the demo street"),
     DemoLogin(
         "13800000002", "李秀英", Role.COMMUNITY_WORKER, "community:1", "community worker of community 1"
+    ),
+    DemoLogin(
+        "13800000012", "黄志华", Role.COMMUNITY_WORKER, "community:2", "community worker of community 2"
     ),
     DemoLogin("13800000003", "张明华", Role.GRID_WORKER, "grid:1", "grid worker of grid 1 (community 1)"),
     DemoLogin("13800000013", "陈静", Role.GRID_WORKER, "grid:2", "grid worker of grid 2 (community 1)"),
@@ -74,6 +79,7 @@ def seed_demo() -> list[DemoLogin]:
             grid_number += 1
             grid = _get_or_create(Grid, community_id=community.id, name=grid_name)
             units[f"grid:{grid_number}"] = {"grid_id": grid.id}
+    grid_ids = [units[f"grid:{n}"]["grid_id"] for n in range(1, grid_number + 1)]
     for login in DEMO_LOGINS:
         if find_by_phone(login.phone) is None:
             codes = VOLUNTEER_SKILLS.get(login.phone, [])
@@ -87,6 +93,7 @@ def seed_demo() -> list[DemoLogin]:
                 **units.get(login.unit, {}),
             )
     db.session.commit()
+    seed_demo_households(grid_ids, clock.today())
     return DEMO_LOGINS
 
 

@@ -50,6 +50,8 @@ def classify(figures: Figures, standard: Standard) -> Classification:
       expenses below rigid_ratio (1.5×) of household income (001).
     - 支出型 expenditure-type: per-capita > 1× and ≤ expenditure_upper (5×),
       and rigid expenses at or above 1.5× household income (001).
+    All three also need property within limits (000 for the marginal one;
+    001: "且家庭财产情况符合有关要求" for the other two).
     """
     if figures.members < 1 or figures.months < 1:
         raise ValueError("a classification needs at least one member and one month")
@@ -67,12 +69,13 @@ def classify(figures: Figures, standard: Standard) -> Classification:
 
     rigid_heavy = figures.rigid_expense * 100 >= figures.income * standard.rigid_ratio_pct
     categories = set()
-    if at_least(100) and not at_least(standard.marginal_upper_pct) and figures.property_within_limits:
-        categories.add(Category.MARGINAL)
-    if above(100) and not above(standard.income_upper_pct) and not rigid_heavy:
-        categories.add(Category.INCOME_TYPE)
-    if above(100) and not above(standard.expenditure_upper_pct) and rigid_heavy:
-        categories.add(Category.EXPENDITURE_TYPE)
+    if figures.property_within_limits:
+        if at_least(100) and not at_least(standard.marginal_upper_pct):
+            categories.add(Category.MARGINAL)
+        if above(100) and not above(standard.income_upper_pct) and not rigid_heavy:
+            categories.add(Category.INCOME_TYPE)
+        if above(100) and not above(standard.expenditure_upper_pct) and rigid_heavy:
+            categories.add(Category.EXPENDITURE_TYPE)
     per_capita = figures.income / (figures.months * figures.members)
     return Classification(frozenset(categories), per_capita, not at_least(100))
 

@@ -6,16 +6,14 @@ app/auth_scope.py, writes an audit entry beside the change and commits once.
 A household outside the actor's scope is NotFound, like a missing one.
 """
 
-import re
 from dataclasses import dataclass, fields
 from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from werkzeug.security import check_password_hash
 
-from app.auth_scope import get_scoped_or_404, manages_grid, require_role, scoped
+from app.auth_scope import get_scoped_or_404, is_valid_id, manages_grid, require_role, scoped, unscoped_get
 from app.crypto import blind_index
 from app.extensions import db
 from app.models import (
@@ -26,7 +24,6 @@ from app.models import (
     HouseholdEventKind,
     HouseholdStatus,
     Member,
-    MonthlyFinance,
     RegisterType,
     Relation,
     Review,
@@ -36,8 +33,9 @@ from app.models import (
     WorkCapacity,
 )
 from app.services import audit
+from app.services.accounts import check_contact_phone
 from app.services.eligibility import add_months, review_interval_months
-from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.idcard import parse_id_number
 
 LEDGER_READERS = (Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
@@ -45,7 +43,6 @@ LEDGER_WRITERS = (Role.GRID_WORKER, Role.COMMUNITY_WORKER)
 EXIT_APPROVERS = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 ID_REVEALERS = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 
-CONTACT_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 SENSITIVE_MEMBER_FIELDS = ("id_number", "serious_illness", "disability_grade")
 
 
@@ -106,6 +103,20 @@ def get_household(actor, household_id: int, options=()) -> Household:
     return get_scoped_or_404(Household, household_id, actor, options=options or household_options())
 
 
+def view_household(actor, household_id: int, options=()) -> Household:
+    """A household shown in full to a person (its page, the API record).
+
+    When it holds sensitive details (consent given: health, income, IDs),
+    the look is written to the audit log — who saw which record, when —
+    as PIPL Art. 51/55 ask; commit.
+    """
+    household = get_household(actor, household_id, options)
+    if household.has_consent:
+        audit.record(actor, "view", "household", household.id, household=household)
+        db.session.commit()
+    return household
+
+
 def households_stmt(actor, *, status: HouseholdStatus | None = None, grid_id: int | None = None, q: str = ""):
     """SELECT of the households the actor may read, with members, newest first."""
     require_role(actor, *LEDGER_READERS)
@@ -117,10 +128,12 @@ def households_stmt(actor, *, status: HouseholdStatus | None = None, grid_id: in
     if grid_id is not None:
         stmt = stmt.where(Household.grid_id == grid_id)
     if q:
-        like = f"%{q.strip()}%"
-        member_match = sa.select(Member.household_id).where(Member.name.like(like))
+        q = q.strip()
+        member_match = sa.select(Member.household_id).where(Member.name.contains(q, autoescape=True))
         stmt = stmt.where(
-            Household.building.like(like) | Household.room.like(like) | Household.id.in_(member_match)
+            Household.building.contains(q, autoescape=True)
+            | Household.room.contains(q, autoescape=True)
+            | Household.id.in_(member_match)
         )
     return stmt.order_by(Household.id.desc())
 
@@ -129,12 +142,17 @@ def households_stmt(actor, *, status: HouseholdStatus | None = None, grid_id: in
 
 
 def _check_household_data(actor, data: HouseholdData, today: date) -> None:
-    if not isinstance(data.grid_id, int) or not manages_grid(actor, data.grid_id):
+    if not is_valid_id(data.grid_id) or not manages_grid(actor, data.grid_id):
         raise InvalidInput(
             _l("You can only record households in grids you look after."),
             code="grid_not_managed",
             field="grid_id",
         )
+    _check_household_fields(data, today)
+
+
+def _check_household_fields(data: HouseholdData, today: date) -> None:
+    """All of _check_household_data but the grid (the XLSX import checks grids in one query)."""
     for name, limit in (("building", 30), ("room", 10), ("unit", 10)):
         value = (getattr(data, name) or "").strip()
         setattr(data, name, value)
@@ -142,13 +160,7 @@ def _check_household_data(actor, data: HouseholdData, today: date) -> None:
             raise InvalidInput(
                 _l("Enter the address: building and room."), code="invalid_address", field=name
             )
-    data.contact_phone = (data.contact_phone or "").strip()
-    if not CONTACT_PHONE.fullmatch(data.contact_phone):
-        raise InvalidInput(
-            _l("Enter a mobile number (11 digits) or a landline with area code."),
-            code="invalid_phone",
-            field="contact_phone",
-        )
+    data.contact_phone = check_contact_phone(data.contact_phone, field="contact_phone")
     if data.register_type is RegisterType.RESIDENT:
         if data.resident_since is None or add_months(data.resident_since, 24) > today:
             raise InvalidInput(
@@ -162,6 +174,25 @@ def _check_household_data(actor, data: HouseholdData, today: date) -> None:
 
 def _check_member(data: MemberData, consent: bool, today: date, member: Member | None = None) -> dict:
     """The column values for a member, checked; InvalidInput or Conflict otherwise."""
+    values = _member_values(data, consent, today, member)
+    if data.id_number:
+        clash = db.session.scalar(sa.select(Member).where(Member.id_index == values["id_index"]))
+        if clash is not None and (member is None or clash.id != member.id):
+            raise Conflict(
+                _l("This person is already listed in another household."),
+                code="member_in_other_household",
+                field="id_number",
+            )
+    return values
+
+
+def _member_values(data: MemberData, consent: bool, today: date, member: Member | None = None) -> dict:
+    """_check_member without the database lookup for the same person elsewhere
+    (the XLSX import looks up all of a file's ID numbers in one query).
+
+    A birth date taken from an ID number is never in the future, so checking
+    the birth date before the lookup raises what _check_member always raised.
+    """
     name = (data.name or "").strip()
     if not 1 <= len(name) <= 50:
         raise InvalidInput(_l("Enter a name of 1 to 50 characters."), code="invalid_name", field="name")
@@ -189,13 +220,6 @@ def _check_member(data: MemberData, consent: bool, today: date, member: Member |
     if data.id_number:
         parsed = parse_id_number(data.id_number, today)
         index = blind_index(parsed.value)
-        clash = db.session.scalar(sa.select(Member).where(Member.id_index == index))
-        if clash is not None and (member is None or clash.id != member.id):
-            raise Conflict(
-                _l("This person is already listed in another household."),
-                code="member_in_other_household",
-                field="id_number",
-            )
         values |= {
             "id_number": parsed.value,
             "id_index": index,
@@ -261,24 +285,41 @@ def create_household(
             code="household_exists",
             field="room",
         )
+    household = _new_household(actor, data, [values], today, consent)
+    db.session.add(household)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same address or person recorded by someone else a moment ago.
+        db.session.rollback()
+        raise Conflict(
+            _l("This household or person was recorded a moment ago by someone else."),
+            code="household_exists",
+        ) from None
+    audit.record(actor, "create", "household", household.id, household=household)
+    db.session.commit()
+    return household
+
+
+def _new_household(
+    actor, data: HouseholdData, members: list[dict], today: date, consent: ConsentData | None
+) -> Household:
+    """A new household from checked data and member values, with its entry event
+    and consent, review scheduled; not added to the session (the caller adds,
+    audits and commits — the XLSX import does so for many households at once)."""
     household = Household(**{f.name: getattr(data, f.name) for f in fields(HouseholdData)})
     household.created_by_id = actor.id
     household.status = HouseholdStatus.ACTIVE
-    household.members = [Member(**values)]
+    household.members = [Member(**values) for values in members]
     household.events = [
-        HouseholdEvent(
-            kind=HouseholdEventKind.ENTERED, on=today, reason=str(_l("Recorded")), approved_by_id=actor.id
-        )
+        # No reason of its own: pages show the kind ("entered"), in the reader's language.
+        HouseholdEvent(kind=HouseholdEventKind.ENTERED, on=today, reason="", approved_by_id=actor.id)
     ]
     if consent is not None:
         household.consents = [
-            ConsentRecord(given=True, on=consent.on, scope=consent.scope, taken_by_id=actor.id)
+            ConsentRecord(given=True, on=consent.on, scope=consent.scope.strip(), taken_by_id=actor.id)
         ]
     schedule_review(household)
-    db.session.add(household)
-    db.session.flush()
-    audit.record(actor, "create", "household", household.id, household=household)
-    db.session.commit()
     return household
 
 
@@ -340,11 +381,16 @@ def add_member(actor, household_id: int, data: MemberData, today: date) -> Membe
 
 def update_member(actor, member_id: int, data: MemberData, today: date) -> Member:
     """Change a member; commit. An empty ID number keeps the stored one."""
-    member = _member_for_write(actor, member_id)
-    household = member.household
+    household, member = _member_for_write(actor, member_id)
     if data.relation is Relation.HEAD and member.relation is not Relation.HEAD and household.head is not None:
         raise InvalidInput(
             _l("This household already has a householder."), code="head_exists", field="relation"
+        )
+    if member.relation is Relation.HEAD and data.relation is not Relation.HEAD:
+        raise InvalidInput(
+            _l("The householder's relation cannot be changed."),
+            code="head_required",
+            field="relation",
         )
     values = _check_member(data, household.has_consent, today, member)
     if not data.id_number:
@@ -366,23 +412,23 @@ def update_member(actor, member_id: int, data: MemberData, today: date) -> Membe
 
 def remove_member(actor, member_id: int, reason: str) -> None:
     """Remove a member (moved out, died); the householder cannot be removed; commit."""
-    member = _member_for_write(actor, member_id)
+    household, member = _member_for_write(actor, member_id)
     if member.relation is Relation.HEAD:
         raise InvalidInput(_l("The householder cannot be removed."), code="head_required")
-    household = member.household
     audit.record(actor, "delete", "member", member.id, household=household, note=reason)
     household.members.remove(member)
     schedule_review(household)
     db.session.commit()
 
 
-def _member_for_write(actor, member_id: int) -> Member:
+def _member_for_write(actor, member_id: int) -> tuple[Household, Member]:
+    """The member's household (scope-checked, members loaded) and the member."""
     require_role(actor, *LEDGER_WRITERS)
-    member = db.session.get(Member, member_id) if isinstance(member_id, int) else None
+    member = unscoped_get(Member, member_id)
     if member is None:
         raise NotFound()
-    _writable(actor, member.household_id)  # scope check; loads the household
-    return member
+    household = _writable(actor, member.household_id)
+    return household, member
 
 
 def _public_names(names) -> list[str]:
@@ -391,7 +437,9 @@ def _public_names(names) -> list[str]:
 
 
 def _check_consent(consent: ConsentData, today: date) -> None:
-    if consent.on is None or consent.on > today:
+    if consent.on is None:
+        raise InvalidInput(_l("Enter the date consent was given."), code="invalid_date", field="on")
+    if consent.on > today:
         raise InvalidInput(_l("That date is in the future."), code="invalid_date", field="on")
     if not (consent.scope or "").strip() or len(consent.scope) > 300:
         raise InvalidInput(
@@ -399,157 +447,28 @@ def _check_consent(consent: ConsentData, today: date) -> None:
         )
 
 
-def record_consent(actor, household_id: int, consent: ConsentData, today: date) -> ConsentRecord:
-    """Record the household's separate consent to keep sensitive details; commit."""
-    household = _writable(actor, household_id)
-    _check_consent(consent, today)
-    record = ConsentRecord(given=True, on=consent.on, scope=consent.scope.strip(), taken_by_id=actor.id)
-    household.consents.append(record)
-    db.session.flush()
-    audit.record(actor, "consent_given", "household", household.id, household=household)
-    db.session.commit()
-    return record
-
-
-def withdraw_consent(actor, household_id: int, consent: ConsentData, today: date) -> ConsentRecord:
-    """Record a withdrawal and erase ID numbers, health and finances; commit.
-
-    The audit trail stays: it never held the values.
-    """
-    household = _writable(actor, household_id)
-    if not household.has_consent:
-        raise Conflict(_l("This household has not given consent."), code="no_consent")
-    _check_consent(consent, today)
-    record = ConsentRecord(given=False, on=consent.on, scope=consent.scope.strip(), taken_by_id=actor.id)
-    household.consents.append(record)
-    for member in household.members:
-        for key in ("id_number", "id_index", "id_last4", "id_region", "serious_illness", "disability_grade"):
-            setattr(member, key, None)
-    household.finances.clear()
-    audit.record(
-        actor,
-        "consent_withdrawn",
-        "household",
-        household.id,
-        household=household,
-        fields=["disability_grade", "finances", "id_number", "serious_illness"],
-        note="sensitive details erased",
+def household_page_options():
+    """household_options() plus who approved each entry or exit and who took each consent."""
+    return (
+        *household_options(),
+        selectinload(Household.events).selectinload(HouseholdEvent.approved_by),
+        selectinload(Household.consents).selectinload(ConsentRecord.taken_by),
     )
-    db.session.commit()
-    return record
 
 
-def set_monthly_finance(
-    actor,
-    household_id: int,
-    month: date,
-    income: int,
-    illness: int,
-    disaster: int,
-    schooling: int,
-    today: date,
-) -> MonthlyFinance:
-    """Record (or correct) one month's income and rigid expenses in fen; commit."""
-    household = _writable(actor, household_id)
-    if not household.has_consent:
-        raise InvalidInput(
-            _l("Record the household's consent before keeping income and expenses."),
-            code="consent_required",
-            field="income",
-        )
-    month = month.replace(day=1)
-    if month > today:
-        raise InvalidInput(_l("That month has not begun yet."), code="invalid_date", field="month")
-    amounts = {
-        "income": income,
-        "illness_expense": illness,
-        "disaster_expense": disaster,
-        "schooling_expense": schooling,
-    }
-    for name, value in amounts.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidInput(_l("Amounts cannot be negative."), code="invalid_amount", field=name)
-    row = next((f for f in household.finances if f.month == month), None)
-    action = "update" if row else "create"
-    if row is None:
-        row = MonthlyFinance(month=month, recorded_by_id=actor.id, **amounts)
-        household.finances.append(row)
-    else:
-        for name, value in amounts.items():
-            setattr(row, name, value)
-        row.recorded_by_id = actor.id
-    db.session.flush()
-    audit.record(
-        actor,
-        action,
-        "finance",
-        row.id,
-        household=household,
-        fields=list(amounts),
-        note=month.isoformat()[:7],
-    )
-    db.session.commit()
-    return row
-
-
-def exit_household(actor, household_id: int, on: date, reason: str, today: date) -> HouseholdEvent:
-    """Take a household out of the registry (有进有出); community or street staff; commit."""
-    require_role(actor, *EXIT_APPROVERS)
-    household = get_scoped_or_404(Household, household_id, actor, options=household_options())
-    event = change_status(actor, household, on, reason, today, HouseholdStatus.EXITED)
-    db.session.commit()
-    return event
-
-
-def reenter_household(actor, household_id: int, on: date, reason: str, today: date) -> HouseholdEvent:
-    """Bring an exited household back into the registry; commit."""
-    require_role(actor, *EXIT_APPROVERS)
-    household = get_scoped_or_404(Household, household_id, actor, options=household_options())
-    event = change_status(actor, household, on, reason, today, HouseholdStatus.ACTIVE)
-    db.session.commit()
-    return event
-
-
-def change_status(actor, household: Household, on, reason, today, target: HouseholdStatus) -> HouseholdEvent:
-    """Exit or re-enter a loaded household, recording who approved it; flush only."""
-    require_role(actor, *EXIT_APPROVERS)
-    if household.status is target:
-        raise Conflict(
-            _l("The household has already left the registry.")
-            if target is HouseholdStatus.EXITED
-            else _l("The household is already in the registry."),
-            code="same_status",
-        )
-    if on is None or on > today:
-        raise InvalidInput(_l("That date is in the future."), code="invalid_date", field="on")
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 500:
-        raise InvalidInput(
-            _l("Give a reason (up to 500 characters)."), code="reason_required", field="reason"
-        )
-    kind = HouseholdEventKind.EXITED if target is HouseholdStatus.EXITED else HouseholdEventKind.REENTERED
-    event = HouseholdEvent(kind=kind, on=on, reason=reason, approved_by_id=actor.id)
-    household.events.append(event)
-    household.status = target
-    schedule_review(household)
-    audit.record(actor, kind.value, "household", household.id, household=household, note=reason)
-    return event
-
-
-def reveal_id_number(actor, member_id: int, password: str) -> str:
-    """The full ID number, after the actor re-enters their password; audit-logged.
-
-    Community and street staff only (grid workers see it masked).
-    """
-    require_role(actor, *ID_REVEALERS)
-    member = db.session.get(Member, member_id) if isinstance(member_id, int) else None
+def get_member(actor, household_id: int, member_id: int) -> tuple[Household, Member]:
+    """A household the actor may read and one of its members, or NotFound."""
+    household = get_household(actor, household_id)
+    member = next((m for m in household.members if m.id == member_id), None)
     if member is None:
         raise NotFound()
-    household = get_scoped_or_404(Household, member.household_id, actor, options=())
-    if not check_password_hash(actor.password_hash, password or ""):
-        raise Forbidden(_l("Re-enter your password to see the full ID number."), code="reauth_required")
-    if member.id_number is None:
-        raise Conflict(_l("No ID number is recorded for this member."), code="no_id_number")
-    audit.record(actor, "reveal", "member", member.id, household=household, fields=["id_number"])
-    db.session.commit()
-    return member.id_number
+    return household, member
+
+
+def abilities(actor) -> dict[str, bool]:
+    """Which household controls to offer the actor; the functions above still check."""
+    return {
+        "write": actor.has_role(Role.ADMIN, *LEDGER_WRITERS),
+        "exit": actor.has_role(Role.ADMIN, *EXIT_APPROVERS),
+        "reveal": actor.has_role(Role.ADMIN, *ID_REVEALERS),
+    }

@@ -1,6 +1,7 @@
 """Chinese resident ID numbers (居民身份证号码, GB 11643): checking and reading them."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,7 +12,7 @@ from app.services.errors import InvalidInput
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-SHAPE = re.compile(r"^\d{17}[\dX]$")
+SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d would admit full-width digits
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ def check_digit(first17: str) -> str:
 def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
     """The ID number checked (shape, birth date, checksum), or InvalidInput.
 
-    Lower-case x is accepted and stored upper-case; spaces are dropped.
+    Full-width characters (１２３, Ｘ) are read as their ASCII forms (NFKC),
+    lower-case x is accepted and stored upper-case, spaces are dropped — so
+    one person always has one spelling, and one blind index.
     """
-    value = (raw or "").replace(" ", "").upper()
+    value = unicodedata.normalize("NFKC", raw or "").replace(" ", "").upper()
     if not SHAPE.fullmatch(value):
         raise InvalidInput(
             _l("An ID number has 18 characters: 17 digits and a digit or X."),

@@ -20,6 +20,8 @@ from app.services.eligibility import (
 )
 from app.services.errors import Conflict, InvalidInput, NotFound
 
+MAX_MONTHLY_AMOUNT = 10_000_000  # fen: 100 000 yuan a person a month is surely a typo
+
 
 @dataclass
 class StandardData:
@@ -40,9 +42,15 @@ def set_standard(actor, data: StandardData) -> CityStandard:
     require_role(actor, Role.ADMIN)
     if db.session.get(City, data.city_id) is None:
         raise NotFound()
-    if not isinstance(data.monthly_amount, int) or data.monthly_amount <= 0:
+    if (
+        not isinstance(data.monthly_amount, int)
+        or isinstance(data.monthly_amount, bool)
+        or not 0 < data.monthly_amount <= MAX_MONTHLY_AMOUNT
+    ):
         raise InvalidInput(
-            _l("The standard must be more than zero."), code="invalid_amount", field="monthly_amount"
+            _l("Enter a standard between 0.01 and 100 000 yuan."),
+            code="invalid_amount",
+            field="monthly_amount",
         )
     ratios = (
         data.marginal_upper_pct,
@@ -50,7 +58,7 @@ def set_standard(actor, data: StandardData) -> CityStandard:
         data.expenditure_upper_pct,
         data.rigid_ratio_pct,
     )
-    if any(not isinstance(r, int) or r <= 100 or r > 2000 for r in ratios):
+    if any(not isinstance(r, int) or isinstance(r, bool) or r <= 100 or r > 2000 for r in ratios):
         raise InvalidInput(
             _l("Ratios are percentages above 100 and at most 2000."),
             code="invalid_ratio",
@@ -140,3 +148,8 @@ def assess(household: Household, today: date) -> Assessment:
         rigid_ratio_pct=standard.rigid_ratio_pct,
     )
     return Assessment(classify(figures, rule), standard)
+
+
+def cities() -> list[City]:
+    """Every city, by name, for choosing whose standard to set."""
+    return list(db.session.scalars(sa.select(City).order_by(City.name)))

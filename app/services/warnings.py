@@ -28,7 +28,7 @@ from app.models import (
     Urgency,
 )
 from app.services.casework import approved_categories
-from app.services.households import LEDGER_READERS
+from app.services.households import LEDGER_READERS, get_household
 
 NO_SERVICE_DAYS = 90
 
@@ -185,7 +185,7 @@ def reviews_due(actor, today: date) -> ReviewsDue:
 @dataclass(frozen=True)
 class ScoredNeed:
     need: Need
-    score: int
+    score: int | None  # None once the need is met or closed
     warnings: list[WarningKind]
 
 
@@ -195,7 +195,12 @@ def open_needs(actor, today: date, household_id: int | None = None) -> list[Scor
     households = scoped(sa.select(Household.id), Household, actor)
     stmt = (
         sa.select(Need)
-        .where(Need.status == NeedStatus.OPEN, Need.household_id.in_(households))
+        .join(Household, Household.id == Need.household_id)
+        .where(
+            Need.status == NeedStatus.OPEN,
+            Need.household_id.in_(households),
+            Household.status == HouseholdStatus.ACTIVE,
+        )
         .options(
             selectinload(Need.service_type),
             selectinload(Need.household).selectinload(Household.members),
@@ -215,3 +220,17 @@ def open_needs(actor, today: date, household_id: int | None = None) -> list[Scor
         for n in needs
     ]
     return sorted(scored, key=lambda s: (-s.score, s.need.created_at, s.need.id))
+
+
+def household_needs(actor, household_id: int, today: date) -> list[ScoredNeed]:
+    """Every need of a household the actor may read: the open ones first, most
+    urgent first, with their score; then the met and closed ones, last closed
+    first, without a score. NotFound outside the actor's scope."""
+    household = get_household(actor, household_id, options=(selectinload(Household.grid),))
+    done = db.session.scalars(
+        sa.select(Need)
+        .where(Need.household_id == household.id, Need.status != NeedStatus.OPEN)
+        .options(selectinload(Need.service_type))
+        .order_by(Need.closed_at.desc(), Need.id.desc())
+    )
+    return open_needs(actor, today, household_id=household.id) + [ScoredNeed(n, None, []) for n in done]

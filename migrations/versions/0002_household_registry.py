@@ -163,7 +163,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('grid_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=50), nullable=False),
-    sa.Column('phone', sa.String(length=11), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('address', sa.String(length=100), nullable=False),
     sa.Column('need', sa.String(length=500), nullable=False),
     sa.Column('service_type_code', sa.String(length=32), nullable=True),

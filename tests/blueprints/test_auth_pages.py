@@ -161,3 +161,45 @@ def test_pages_that_need_login_redirect_to_it(client):
     response = client.get("/auth/profile")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login")
+
+
+def test_login_is_rate_limited_per_address(limited_app):
+    """Password guessing from one address stops after the limit (accounts.LOGIN_LIMIT)."""
+    client = limited_app.test_client()
+    wrong = {"phone": DEMO.volunteer, "password": "guess guess"}
+    statuses = [client.post("/auth/login", data=wrong).status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+    assert "尝试次数过多" in client.post("/auth/login", data=wrong).get_data(as_text=True)
+    other = limited_app.test_client()
+    response = other.post("/auth/login", data=wrong, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert response.status_code == 200  # another address is not blocked
+
+
+def test_api_token_is_rate_limited(limited_app):
+    client = limited_app.test_client()
+    body = {"phone": DEMO.volunteer, "password": "guess guess"}
+    statuses = [client.post("/api/v1/auth/token", json=body).status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    assert client.post("/api/v1/auth/token", json=body).get_json()["error"]["code"] == "too_many_requests"
+
+
+def test_production_trusts_one_proxy_for_the_client_address(monkeypatch):
+    from flask import request
+
+    from tests.conftest import second_app
+
+    monkeypatch.setenv("SECRET_KEY", "s")
+    monkeypatch.setenv("DATA_KEY", "d")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    seen = {}
+    with second_app(env="production") as app:
+
+        @app.get("/whoami-test")
+        def whoami():
+            seen["addr"], seen["scheme"] = request.remote_addr, request.scheme
+            return ""
+
+        app.test_client().get(
+            "/whoami-test", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        )
+    assert seen == {"addr": "203.0.113.7", "scheme": "https"}

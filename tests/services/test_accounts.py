@@ -159,3 +159,17 @@ def test_staff_keep_their_grid_when_editing_profile(db):
     other = db.session.scalars(sa.select(Grid).where(Grid.id != user.grid_id)).first()
     accounts.update_volunteer_profile(user, profile(other.id), show_full_name=True)
     assert user.grid_id != other.id and user.show_full_name
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("13912345678", "13912345678"), ("010-12345678", "010-12345678"), ("(0755) 1234 5678", "075512345678")],
+)
+def test_contact_phones_accept_mobiles_and_landlines(given, kept):
+    assert accounts.check_contact_phone(given) == kept
+
+
+@pytest.mark.parametrize("bad", ["12345", "1391234567８", "010-123", "２３"])
+def test_contact_phones_refuse_the_rest(bad):
+    with pytest.raises(InvalidInput):
+        accounts.check_contact_phone(bad)

@@ -7,9 +7,10 @@ from app.extensions import api, csrf
 
 def register_api(app: Flask) -> None:
     from app.blueprints.api.auth import blp as auth_blp
+    from app.blueprints.api.households import blp as households_blp
     from app.blueprints.api.me import blp as me_blp
     from app.blueprints.api.org import blp as org_blp
 
-    for blp in (auth_blp, me_blp, org_blp):
+    for blp in (auth_blp, me_blp, org_blp, households_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix="/api/v1" + blp.url_prefix)

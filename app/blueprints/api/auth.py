@@ -5,15 +5,19 @@ from flask_smorest import Blueprint
 
 from app.blueprints.api.schemas import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
 from app.blueprints.api.serializers import user_brief
+from app.extensions import limiter
 from app.services import accounts
+from app.services.accounts import LOGIN_LIMIT, REGISTER_LIMIT
 
 blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Tokens and registration")
 
 
 @blp.post("/token")
+@limiter.limit(LOGIN_LIMIT)
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
 @blp.alt_response(401, description="Wrong phone number or password")
+@blp.alt_response(429, description="Too many attempts from this address")
 def issue_token(body):
     """Exchange a phone number and password for a bearer token."""
     user = accounts.authenticate(body["phone"], body["password"])
@@ -25,6 +29,7 @@ def issue_token(body):
 
 
 @blp.post("/register")
+@limiter.limit(REGISTER_LIMIT)
 @blp.arguments(RegisterRequest)
 @blp.response(201, RegisterResponse)
 @blp.alt_response(409, description="phone_taken: the phone number is registered already")

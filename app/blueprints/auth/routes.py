@@ -8,13 +8,16 @@ from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
 from app.blueprints.forms import attach_error
 from app.blueprints.public.routes import _same_site
+from app.extensions import limiter
 from app.services import accounts
+from app.services.accounts import LOGIN_LIMIT, REGISTER_LIMIT
 from app.services.catalogue import list_skills
 from app.services.errors import DomainError
 from app.services.org import grid_choices
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
@@ -38,6 +41,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(REGISTER_LIMIT, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))

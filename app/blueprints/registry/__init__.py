@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 
-from app.blueprints.registry import inbox, ledger_io, routes  # noqa: E402,F401
+from app.blueprints.registry import casework, inbox, ledger_io, routes  # noqa: E402,F401
