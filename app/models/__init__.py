@@ -38,9 +38,37 @@ from app.models.household import (
 )
 from app.models.org import City, Community, Grid, Street
 from app.models.standard import CityStandard
+from app.models.task import (
+    Claim,
+    ClaimStatus,
+    ConfirmedVia,
+    DoorCard,
+    HouseholdProxy,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    Task,
+    TaskEvent,
+    TaskSeries,
+    TaskStatus,
+    WaitlistEntry,
+)
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "WaitlistEntry",
+    "TaskStatus",
+    "TaskSeries",
+    "TaskEvent",
+    "Task",
+    "NotificationPreference",
+    "NotificationKind",
+    "Notification",
+    "HouseholdProxy",
+    "DoorCard",
+    "ConfirmedVia",
+    "ClaimStatus",
+    "Claim",
     "ApprovalAction",
     "ApprovalStep",
     "AuditEntry",

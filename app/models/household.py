@@ -118,6 +118,8 @@ class Member(db.Model):
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(50))
     relation: Mapped[Relation] = mapped_column(enum_column(Relation))
+    # The member's own account, if they have one (a resident who logs in).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), unique=True)
     id_number: Mapped[str | None] = mapped_column(EncryptedString)
     id_index: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     id_last4: Mapped[str | None] = mapped_column(sa.String(4))

@@ -93,6 +93,8 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     show_full_name: Mapped[bool] = mapped_column(default=False)
+    # Secret in the URL of the volunteer's calendar feed (iCalendar); None: no feed.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("street.id"), index=True)
