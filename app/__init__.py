@@ -86,15 +86,27 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.api import register_api
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.help import bp as help_bp
+    from app.blueprints.matching import bp as matching_bp
+    from app.blueprints.me import bp as me_bp
+    from app.blueprints.me import feed_bp as calendar_feed_bp
     from app.blueprints.public import bp as public_bp
     from app.blueprints.registry import bp as registry_bp
     from app.blueprints.staff import bp as staff_bp
+    from app.blueprints.tasks_staff import bp as tasks_staff_bp
+    from app.blueprints.visits import bp as visits_bp
+    from app.blueprints.volunteer import bp as volunteer_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(help_bp)
+    app.register_blueprint(visits_bp)
+    app.register_blueprint(me_bp)
+    app.register_blueprint(calendar_feed_bp)
+    app.register_blueprint(matching_bp)
+    app.register_blueprint(volunteer_bp)
+    app.register_blueprint(tasks_staff_bp)
     register_api(app)
 
 
@@ -115,12 +127,18 @@ def register_template_helpers(app: Flask) -> None:
 
     from app.labels import label
     from app.models import Role
+    from app.services.notifications import unread_count
 
     app.add_template_filter(label)
 
     @app.context_processor
     def inject():
-        return {"Role": Role, "languages": app.config["LANGUAGES"], "get_locale": get_locale}
+        return {
+            "Role": Role,
+            "languages": app.config["LANGUAGES"],
+            "get_locale": get_locale,
+            "unread_count": unread_count,
+        }
 
 
 def select_locale() -> str:

@@ -106,3 +106,14 @@ def test_demo_has_every_category_in_more_than_one_grid(db):
     grids = demo_category_grids()
     assert set(grids) == set(Category)
     assert all(len(found) >= 2 for found in grids.values()), grids
+
+
+def test_demo_has_a_task_in_every_state_and_a_linked_resident(db):
+    import sqlalchemy as sa
+
+    from app.models import Member, Task, TaskStatus
+
+    states = set(db.session.scalars(sa.select(Task.status).distinct()))
+    assert states == set(TaskStatus)
+    resident = find_by_phone(DEMO.resident)
+    assert db.session.scalar(sa.select(Member.name).where(Member.user_id == resident.id)) == resident.name

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import City, Community, Grid, Role, Skill, Street, User, UserRole
 from app.services.accounts import create_user, find_by_phone
 from app.services.demo_households import seed_demo_households
+from app.services.demo_tasks import seed_demo_tasks
 
 DEMO_PASSWORD = "demo1234"
 
@@ -35,6 +36,7 @@ DEMO_LOGINS = [
     DemoLogin("13800000013", "陈静", Role.GRID_WORKER, "grid:2", "grid worker of grid 2 (community 1)"),
     DemoLogin("13800000004", "王小明", Role.VOLUNTEER, "grid:1", "volunteer in community 1"),
     DemoLogin("13800000014", "刘洋", Role.VOLUNTEER, "grid:2", "a second volunteer in community 1"),
+    DemoLogin("13800000024", "郑晓燕", Role.VOLUNTEER, "grid:1", "volunteer with visits in every state"),
     DemoLogin("13800000005", "孙桂兰", Role.RESIDENT, "grid:1", "resident of a household in grid 1"),
     DemoLogin("13800000006", "周记便利店", Role.PARTNER, "", "partner merchant"),
 ]
@@ -51,6 +53,7 @@ DEMO_TREE = {
 VOLUNTEER_SKILLS = {
     "13800000004": ["housekeeping", "repairs", "visiting"],
     "13800000014": ["tutoring", "errands", "medical_escort"],
+    "13800000024": ["visiting", "housekeeping", "meals", "medical_escort"],
 }
 
 
@@ -94,6 +97,8 @@ def seed_demo() -> list[DemoLogin]:
             )
     db.session.commit()
     seed_demo_households(grid_ids, clock.today())
+    _link_resident()
+    seed_demo_tasks(grid_ids[0])
     return DEMO_LOGINS
 
 
@@ -106,3 +111,16 @@ def demo_role_counts() -> dict[Role, int]:
     """Users per role (used by tests and the seed summary)."""
     rows = db.session.execute(sa.select(UserRole.role, sa.func.count()).group_by(UserRole.role))
     return dict(rows.all())
+
+
+def _link_resident() -> None:
+    """The demo resident's account is the householder of her household in grid 1."""
+    from app.models import Member
+
+    resident = find_by_phone("13800000005")
+    member = db.session.scalar(
+        sa.select(Member).where(Member.name == resident.name, Member.user_id.is_(None))
+    )
+    if member is not None and resident.grid_id is not None:
+        member.user_id = resident.id
+        db.session.commit()

@@ -59,3 +59,11 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     default_message = _l("This conflicts with the current state.")
+
+
+class Gone(DomainError):
+    """Valid once, not any more: an expired, used or replaced link."""
+
+    status = 410
+    code = "gone"
+    default_message = _l("This link can no longer be used.")

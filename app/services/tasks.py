@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, require_role, unscoped_get
+from app.auth_scope import get_scoped_or_404, is_valid_id, require_role, unscoped_get
 from app.extensions import db
 from app.labels import label
 from app.models import (
@@ -335,10 +335,10 @@ def _take_slot(task_id: int) -> bool:
 def _refused_claim(task: Task) -> Conflict:
     """Why a slot could not be taken, from the task as it is now."""
     db.session.refresh(task)
+    if task.status in (TaskStatus.OPEN, TaskStatus.CLAIMED) and task.starts_at <= clock.now():
+        return Conflict(_l("This task has already started."), code="task_started")
     if task.status is TaskStatus.CLAIMED or (task.status is TaskStatus.OPEN and task.taken >= task.slots):
         return Conflict(_l("Every place on this task is taken."), code="task_full")
-    if task.status is TaskStatus.OPEN:
-        return Conflict(_l("This task has already started."), code="task_started")
     return Conflict(
         _l("This task is %(status)s; it can no longer be claimed.", status=label(task.status)),
         code="task_not_open",
@@ -475,6 +475,8 @@ def join_waitlist(volunteer, task_id: int) -> WaitlistEntry:
     task = get_task(volunteer, task_id)
     if task.status is not TaskStatus.CLAIMED:
         raise Conflict(_l("Only a full task has a waiting list."), code="not_full")
+    if task.starts_at <= clock.now():
+        raise Conflict(_l("This task has already started."), code="task_started")
     _check_claimable(volunteer, task)
     if db.session.scalar(
         sa.select(WaitlistEntry.id).where(
@@ -489,6 +491,10 @@ def join_waitlist(volunteer, task_id: int) -> WaitlistEntry:
 
 
 def leave_waitlist(volunteer, task_id: int) -> None:
+    """Leave a task's waiting list; commit. NotFound `not_waiting` if not on it."""
+    require_role(volunteer, Role.VOLUNTEER)
+    if not is_valid_id(task_id):
+        raise NotFound(_l("You are not on the waiting list."), code="not_waiting")
     deleted = db.session.execute(
         sa.delete(WaitlistEntry).where(
             WaitlistEntry.task_id == task_id, WaitlistEntry.volunteer_id == volunteer.id
@@ -544,3 +550,69 @@ def my_claims_stmt(volunteer, *, current: bool = True) -> sa.Select:
 def sees_address(volunteer, task: Task) -> bool:
     """A volunteer sees the household's address and phone only once holding a place on the task."""
     return volunteer.is_staff or _holds(volunteer, task.id)
+
+
+# --- lists for the API (read-only) ------------------------------------------------
+
+
+def tasks_stmt(
+    actor,
+    *,
+    status: TaskStatus | None = None,
+    service_type: str | None = None,
+    community_id: int | None = None,
+) -> sa.Select:
+    """The tasks `actor` may list, with service type and grid loaded.
+
+    Staff: every task in their scope, newest start first. Volunteers: the
+    board (`board_stmt`) when no status or `open` is asked for; another
+    status among the tasks of their community and those they hold a place
+    on, newest start first. A `community_id` other than the volunteer's
+    own gives nothing.
+    """
+    from app.auth_scope import scoped
+    from app.models import Grid
+
+    load = (selectinload(Task.service_type), selectinload(Task.grid))
+    newest = (Task.starts_at.desc(), Task.id.desc())
+    if actor.is_staff:
+        stmt = scoped(sa.select(Task), Task, actor).options(*load).order_by(*newest)
+        if community_id is not None:
+            stmt = stmt.where(Task.grid_id.in_(sa.select(Grid.id).where(Grid.community_id == community_id)))
+    else:
+        own = db.session.scalar(sa.select(Grid.community_id).where(Grid.id == actor.grid_id))
+        if status in (None, TaskStatus.OPEN):
+            stmt = board_stmt(actor)
+        else:
+            grids = sa.select(Grid.id).where(Grid.community_id == own)
+            held = sa.select(Claim.task_id).where(Claim.volunteer_id == actor.id, Claim.status.in_(HOLDING))
+            stmt = (
+                sa.select(Task)
+                .where(Task.grid_id.in_(grids) | Task.id.in_(held))
+                .options(*load)
+                .order_by(*newest)
+            )
+        if community_id is not None and community_id != own:
+            stmt = stmt.where(sa.false())
+    if status is not None:
+        stmt = stmt.where(Task.status == status)
+    if service_type:
+        stmt = stmt.where(Task.service_type_code == service_type)
+    return stmt
+
+
+def waitlist_position(volunteer, task_id: int) -> int | None:
+    """The volunteer's place in the task's waiting line (1: next), or None if not waiting."""
+    mine = db.session.scalar(
+        sa.select(WaitlistEntry).where(
+            WaitlistEntry.task_id == task_id, WaitlistEntry.volunteer_id == volunteer.id
+        )
+    )
+    if mine is None:
+        return None
+    ahead = (WaitlistEntry.created_at < mine.created_at) | (
+        (WaitlistEntry.created_at == mine.created_at) & (WaitlistEntry.id < mine.id)
+    )
+    return 1 + db.session.scalar(
+        sa.select(sa.func.count()).select_from(WaitlistEntry).where(WaitlistEntry.task_id == task_id, ahead)
+    )

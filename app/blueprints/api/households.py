@@ -17,7 +17,14 @@ from app.blueprints.api.household_schemas import (
     NeedOut,
 )
 from app.blueprints.api.household_serializers import household_detail, household_summary, need_out
-from app.blueprints.api.security import BEARER, current_api_user, token_required
+from app.blueprints.api.security import (
+    BEARER,
+    INVALID_JSON,
+    UNAUTHORIZED,
+    current_api_user,
+    id_path,
+    token_required,
+)
 from app.extensions import ErrorBody, db
 from app.models import Relation
 from app.services import casework, households, standards, warnings
@@ -27,10 +34,8 @@ blp = Blueprint("api_households", __name__, url_prefix="/households", descriptio
 
 # Ids beyond a 32-bit integer cannot exist; refusing them in the URL keeps
 # the database from being asked (PostgreSQL would raise, not answer "none").
-HOUSEHOLD = "/<int(max=2147483647):household_id>"
+HOUSEHOLD = "/" + id_path("household_id")
 
-INVALID_JSON = "invalid_json: the body is not JSON"
-UNAUTHORIZED = "missing_token, invalid_token, token_expired or token_revoked"
 FORBIDDEN = "forbidden: only grid workers, community workers and street officers read the ledger"
 FORBIDDEN_WRITE = "forbidden: only grid workers and community workers write the ledger"
 NOT_FOUND = "not_found: no such household, or not in the caller's part of the tree"

@@ -17,12 +17,13 @@ from app.blueprints.registry.casework_forms import (
     NeedForm,
     ProposeCategoryForm,
     ReviewForm,
+    ServiceTypeForm,
     StandardForm,
 )
 from app.blueprints.registry.routes import READERS, WRITERS, _form_page, _household, _save, _to_household
 from app.extensions import db
 from app.models import ApprovalAction, Role
-from app.services import audit, casework, households, standards, warnings
+from app.services import audit, casework, catalogue, households, standards, warnings
 from app.services.catalogue import active_service_types
 from app.services.errors import DomainError, NotFound
 
@@ -254,3 +255,18 @@ def record_review(household_id: int):
     ):
         return _to_household(household.id, "reviews")
     return _form_page(form, household, _("Record a review (复审)"))
+
+
+@bp.route("/service-types", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def service_types():
+    """The service catalogue: add a service, or change one by its code (administrators)."""
+    form = ServiceTypeForm()
+    form.set_skills(catalogue.list_skills())
+    if _save(
+        form,
+        _("The service has been saved."),
+        lambda: catalogue.save_service_type(current_user, form.service_data()),
+    ):
+        return redirect(url_for("registry.service_types"))
+    return render_template("registry/service_types.html", form=form, services=catalogue.all_service_types())

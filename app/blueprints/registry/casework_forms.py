@@ -2,8 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from app.blueprints.forms import MultiCheckboxField
 from app.blueprints.registry.forms import (
@@ -26,6 +27,7 @@ from app.models import (
     Urgency,
 )
 from app.services.casework import NeedData
+from app.services.catalogue import ServiceTypeData
 from app.services.standards import StandardData
 
 # --- casework --------------------------------------------------------------
@@ -167,4 +169,31 @@ class StandardForm(FlaskForm):
             income_upper_pct=self.income_upper_pct.data,
             expenditure_upper_pct=self.expenditure_upper_pct.data,
             rigid_ratio_pct=self.rigid_ratio_pct.data,
+        )
+
+
+class ServiceTypeForm(FlaskForm):
+    """A service in the catalogue (shape only; the rules are in services.catalogue)."""
+
+    code = StringField(_l("Code (letters, digits, _)"), validators=[DataRequired(), Length(max=32)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=50)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=80)])
+    skill_code = SelectField(_l("Skill it needs"))
+    points_per_visit = IntegerField(_l("Points per visit"), validators=[NumberRange(min=0, max=1000)])
+    points_per_hour = IntegerField(_l("Points per hour"), validators=[NumberRange(min=0, max=1000)])
+    active = BooleanField(_l("Offered"), default=True)
+    submit = SubmitField(_l("Save the service"))
+
+    def set_skills(self, skills) -> None:
+        self.skill_code.choices = [SelectChoice(s.code, s.name) for s in skills]
+
+    def service_data(self) -> ServiceTypeData:
+        return ServiceTypeData(
+            code=self.code.data,
+            name_zh=self.name_zh.data,
+            name_en=self.name_en.data,
+            skill_code=self.skill_code.data,
+            points_per_visit=self.points_per_visit.data,
+            points_per_hour=self.points_per_hour.data,
+            active=self.active.data,
         )
