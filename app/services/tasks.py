@@ -56,7 +56,7 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 CLAIMABLE = (S.OPEN,)
 CANCELLABLE = (S.OPEN, S.CLAIMED)
-HOLDING = (ClaimStatus.ACTIVE, ClaimStatus.CHECKED_IN, ClaimStatus.CHECKED_OUT, ClaimStatus.CONFIRMED)
+HOLDING = tuple(status for status in ClaimStatus if status.holds_slot)
 MAX_SLOTS = 20
 URGENCY_ORDER = sa.case(
     {Urgency.CRITICAL.name: 0, Urgency.URGENT.name: 1, Urgency.NORMAL.name: 2},

@@ -82,7 +82,7 @@ def card_from_token(token_or_code) -> DoorCard:
     """
     value = token_or_code.strip() if isinstance(token_or_code, str) else ""
     card = None
-    if 0 < len(value) <= len("XXXX-XXXX") and "." not in value:
+    if 0 < len(value) <= CODE_LENGTH + 1 and "." not in value:  # a short code, maybe with a dash
         code = value.upper().replace("-", "").replace(" ", "")
         card = db.session.scalar(sa.select(DoorCard).where(DoorCard.code == code))
     elif value:

@@ -25,7 +25,8 @@ from app.blueprints.api.security import (
     id_path,
     token_required,
 )
-from app.extensions import ErrorBody, db
+from app.blueprints.api.serializers import page_of
+from app.extensions import ErrorBody
 from app.models import Relation
 from app.services import casework, households, standards, warnings
 from app.services.households import LEDGER_READERS, LEDGER_WRITERS
@@ -52,13 +53,7 @@ NOT_FOUND = "not_found: no such household, or not in the caller's part of the tr
 def list_households(page, per_page, status=None, grid_id=None, q=""):
     """Households in the caller's scope, newest first, a page at a time."""
     stmt = households.households_stmt(current_api_user(), status=status, grid_id=grid_id, q=q)
-    found = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
-    return {
-        "items": [household_summary(h) for h in found.items],
-        "page": page,
-        "per_page": per_page,
-        "total": found.total,
-    }
+    return page_of(stmt, page, per_page, household_summary)
 
 
 @blp.post("")

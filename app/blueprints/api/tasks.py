@@ -19,6 +19,7 @@ from app.blueprints.api.security import (
     id_path,
     token_required,
 )
+from app.blueprints.api.serializers import page_of
 from app.blueprints.api.task_schemas import (
     ClaimOut,
     TaskDetail,
@@ -77,13 +78,7 @@ def list_tasks(page, per_page, status=None, service_type=None, community_id=None
     stmt = tasks.tasks_stmt(
         current_api_user(), status=status, service_type=service_type, community_id=community_id
     )
-    found = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
-    return {
-        "items": [task_summary(t) for t in found.items],
-        "page": page,
-        "per_page": per_page,
-        "total": found.total,
-    }
+    return page_of(stmt, page, per_page, task_summary)
 
 
 @blp.post("")
