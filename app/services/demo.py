@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import City, Community, Grid, Role, Skill, Street, User, UserRole
+from app.models import City, Community, Grid, Role, Skill, Street, User
 from app.services.accounts import create_user, find_by_phone
 from app.services.demo_households import seed_demo_households
 from app.services.demo_tasks import seed_demo_tasks
@@ -105,12 +105,6 @@ def seed_demo() -> list[DemoLogin]:
 def database_is_empty() -> bool:
     """True when no user exists yet (make run seeds the demo then)."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
-
-
-def demo_role_counts() -> dict[Role, int]:
-    """Users per role (used by tests and the seed summary)."""
-    rows = db.session.execute(sa.select(UserRole.role, sa.func.count()).group_by(UserRole.role))
-    return dict(rows.all())
 
 
 def _link_resident() -> None:

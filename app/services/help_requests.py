@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, require_role, scoped
+from app.auth_scope import get_scoped_or_404, is_valid_id, require_role, scoped
 from app.extensions import db
 from app.models import (
     Community,
@@ -50,7 +50,7 @@ def grid_for_help(grid_id: int) -> Grid:
             .where(Grid.id == grid_id)
             .options(selectinload(Grid.community).selectinload(Community.street))
         )
-        if isinstance(grid_id, int) and not isinstance(grid_id, bool)
+        if is_valid_id(grid_id)
         else None
     )
     if grid is None:

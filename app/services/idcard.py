@@ -34,14 +34,18 @@ def check_digit(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
+def normalise(raw: str) -> str:
+    """One spelling per ID: full-width characters (１２３, Ｘ) read as ASCII
+    (NFKC), spaces dropped, x upper-cased — so one person has one blind index."""
+    return unicodedata.normalize("NFKC", raw or "").replace(" ", "").upper()
+
+
 def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
     """The ID number checked (shape, birth date, checksum), or InvalidInput.
 
-    Full-width characters (１２３, Ｘ) are read as their ASCII forms (NFKC),
-    lower-case x is accepted and stored upper-case, spaces are dropped — so
-    one person always has one spelling, and one blind index.
+    The number is `normalise()`d first.
     """
-    value = unicodedata.normalize("NFKC", raw or "").replace(" ", "").upper()
+    value = normalise(raw)
     if not SHAPE.fullmatch(value):
         raise InvalidInput(
             _l("An ID number has 18 characters: 17 digits and a digit or X."),

@@ -1,7 +1,6 @@
 """The ledger workbook's file format: columns, upload limits, reading and parsing cells, writing sheets."""
 
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from app.labels import label
 from app.models import RegisterType, Relation, Schooling, Sex, WorkCapacity
 from app.services.errors import DomainError, InvalidInput
+from app.services.idcard import normalise
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
@@ -333,9 +333,7 @@ def _parse_id(value) -> str:
             "invalid_id_number",
             _l("Store ID numbers as text: Excel rounds numbers longer than 15 digits."),
         )
-    # NFKC: full-width digits and Ｘ, common in Chinese input, become ASCII, so the
-    # same person always gets the same blind index (idcard.SHAPE keeps them as typed)
-    return unicodedata.normalize("NFKC", value).replace(" ", "").upper()
+    return normalise(value)
 
 
 _PARSERS = {

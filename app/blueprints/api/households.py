@@ -33,8 +33,6 @@ from app.services.households import LEDGER_READERS, LEDGER_WRITERS
 
 blp = Blueprint("api_households", __name__, url_prefix="/households", description="The household ledger")
 
-# Ids beyond a 32-bit integer cannot exist; refusing them in the URL keeps
-# the database from being asked (PostgreSQL would raise, not answer "none").
 HOUSEHOLD = "/" + id_path("household_id")
 
 FORBIDDEN = "forbidden: only grid workers, community workers and street officers read the ledger"

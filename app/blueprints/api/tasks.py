@@ -37,7 +37,6 @@ from app.services.households import LEDGER_READERS, LEDGER_WRITERS
 
 blp = Blueprint("api_tasks", __name__, url_prefix="/tasks", description="Service tasks")
 
-# Ids beyond a 32-bit integer cannot exist (see households.py).
 TASK = "/" + id_path("task_id")
 
 READERS = (Role.VOLUNTEER, *LEDGER_READERS)
