@@ -1,7 +1,7 @@
 """The one clock: every rule that depends on "now" asks here, so tests (and
 the scheduler's catch-up runs) can set the time."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -30,3 +30,9 @@ def freeze(moment: datetime | None) -> None:
 def local_date(moment: datetime) -> date:
     """The Asia/Shanghai date of an aware timestamp (a visit at 01:00 in Beijing is that day)."""
     return moment.astimezone(LOCAL_TZ).date()
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The aware UTC start and end (exclusive) of a local (Asia/Shanghai) day."""
+    start = datetime.combine(day, time(), LOCAL_TZ)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)

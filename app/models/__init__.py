@@ -1,6 +1,16 @@
 """All models, imported so that Alembic and the app see every table."""
 
 from app.models.audit import AuditEntry
+from app.models.bank import (
+    MovementKind,
+    Partner,
+    PartnerKind,
+    PartnerUser,
+    Reward,
+    StockMovement,
+    Voucher,
+    VoucherStatus,
+)
 from app.models.casework import (
     ApprovalAction,
     ApprovalStep,
@@ -36,6 +46,16 @@ from app.models.household import (
     Sex,
     WorkCapacity,
 )
+from app.models.ledger import (
+    AccountKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    PointPolicy,
+    PointRate,
+    Rounding,
+    TxKind,
+)
 from app.models.org import City, Community, Grid, Street
 from app.models.standard import CityStandard
 from app.models.task import (
@@ -53,9 +73,28 @@ from app.models.task import (
     TaskStatus,
     WaitlistEntry,
 )
+from app.models.team import Team, TeamMembership
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "MovementKind",
+    "Partner",
+    "PartnerKind",
+    "PartnerUser",
+    "Reward",
+    "StockMovement",
+    "Voucher",
+    "VoucherStatus",
+    "AccountKind",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "PointPolicy",
+    "PointRate",
+    "Rounding",
+    "TxKind",
+    "Team",
+    "TeamMembership",
     "WaitlistEntry",
     "TaskStatus",
     "TaskSeries",

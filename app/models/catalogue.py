@@ -27,7 +27,7 @@ class Skill(LocalisedName, db.Model):
 
 
 class ServiceType(LocalisedName, db.Model):
-    """A kind of service (家政, 助餐, 助医 …) with its skill and default points.
+    """A kind of service (家政, 助餐, 助医 …) with its skill; its points are PointRate rows.
 
     Administrators add more; the defaults come with the migration.
     """
@@ -36,7 +36,5 @@ class ServiceType(LocalisedName, db.Model):
     name_zh: Mapped[str] = mapped_column(sa.String(50))
     name_en: Mapped[str] = mapped_column(sa.String(80))
     skill_code: Mapped[str] = mapped_column(sa.ForeignKey("skill.code"))
-    points_per_visit: Mapped[int] = mapped_column(default=10)
-    points_per_hour: Mapped[int] = mapped_column(default=5)
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)

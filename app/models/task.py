@@ -209,6 +209,8 @@ class NotificationKind(enum.Enum):
     CLAIM_RELEASED = "claim_released"  # the visit never started: the claim was released
     VISIT_FLAGGED = "visit_flagged"  # a low rating or complaint, to the grid worker
     REMINDER = "reminder"  # a visit starts soon
+    POINTS_REVERSED = "points_reversed"  # a visit's points were taken back, with the reason
+    VOUCHER_CLOSED = "voucher_closed"  # a voucher expired or was cancelled: points returned
 
 
 class Notification(db.Model):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from app import clock
 from app.auth_scope import require_role
 from app.extensions import db
 from app.models import Role, ServiceType, Skill
-from app.services import audit
+from app.services import audit, points
 from app.services.errors import InvalidInput
 
 
@@ -42,11 +43,26 @@ def all_service_types() -> list[ServiceType]:
     return list(db.session.scalars(sa.select(ServiceType).order_by(ServiceType.position, ServiceType.code)))
 
 
+def with_rates(services: list[ServiceType]) -> list[tuple[ServiceType, int, int]]:
+    """Each service with the points per visit and per hour in force today (0 where none)."""
+    rates = points.rates_in_force()
+    return [
+        (
+            s,
+            rates[s.code].points_per_visit if s.code in rates else 0,
+            rates[s.code].points_per_hour if s.code in rates else 0,
+        )
+        for s in services
+    ]
+
+
 def save_service_type(actor, data: ServiceTypeData) -> ServiceType:
     """Add a service to the catalogue, or change one (administrators); commit.
 
     The code names the service for good (tasks and needs refer to it), so an
-    existing code changes its names, skill, points or whether it is offered.
+    existing code changes its names, skill or whether it is offered. New
+    points take effect today as a new PointRate (visits already paid keep
+    the rate they were paid by).
     """
     require_role(actor, Role.ADMIN)
     code = (data.code or "").strip().lower()
@@ -78,9 +94,14 @@ def save_service_type(actor, data: ServiceTypeData) -> ServiceType:
         db.session.add(service)
     service.name_zh, service.name_en = names["name_zh"], names["name_en"]
     service.skill_code = data.skill_code
-    service.points_per_visit, service.points_per_hour = data.points_per_visit, data.points_per_hour
     service.active = bool(data.active)
     db.session.flush()
+    rate = points.rate_in_force(code, clock.today())
+    if rate is None or (rate.points_per_visit, rate.points_per_hour) != (
+        data.points_per_visit,
+        data.points_per_hour,
+    ):
+        points.add_rate(actor, code, clock.today(), data.points_per_visit, data.points_per_hour)
     audit.record(actor, action, "service_type", None, note=code)
     db.session.commit()
     return service

@@ -39,6 +39,8 @@ KIND_LABELS = {
     K.CLAIM_RELEASED: _l("My place is given back because the visit did not start"),
     K.VISIT_FLAGGED: _l("A follow-up finds a visit unsatisfactory"),
     K.REMINDER: _l("Reminders before a visit"),
+    K.POINTS_REVERSED: _l("Points of my visit are taken back"),
+    K.VOUCHER_CLOSED: _l("A voucher of mine expires or is cancelled"),
 }
 # Who receives which kinds: volunteers the first group, task creators (staff) the second.
 VOLUNTEER_KINDS = (
@@ -48,6 +50,8 @@ VOLUNTEER_KINDS = (
     K.REMINDER,
     K.VISIT_CONFIRMED,
     K.CLAIM_RELEASED,
+    K.POINTS_REVERSED,
+    K.VOUCHER_CLOSED,
 )
 STAFF_KINDS = (K.TASK_CLAIMED, K.TASK_UNCLAIMED, K.VISIT_FLAGGED)
 
@@ -135,7 +139,28 @@ def notification_text(notification: Notification, facts: dict | None = None) -> 
             **words,
         )
     if kind is K.VISIT_CONFIRMED:
+        earned = _count(params.get("points"))
+        if earned is not None:
+            return _(
+                "The resident confirmed your %(service)s visit on %(when)s. Thank you. "
+                "You earned %(points)d points.",
+                points=earned,
+                **words,
+            )
         return _("The resident confirmed your %(service)s visit on %(when)s. Thank you.", **words)
+    if kind is K.POINTS_REVERSED:
+        return _(
+            "The %(points)d points of your %(service)s visit on %(when)s were taken back. Reason: %(reason)s",
+            points=_count(params.get("points")) or 0,
+            **words,
+        )
+    if kind is K.VOUCHER_CLOSED:
+        return _(
+            "Your voucher for %(reward)s was closed (%(why)s); its %(points)d points are back in your account.",
+            reward=params.get("reward") or _("a reward"),
+            why=_("expired") if params.get("why") == "expired" else _("cancelled"),
+            points=_count(params.get("points")) or 0,
+        )
     if kind is K.CLAIM_RELEASED:
         minutes = params.get("minutes")
         if isinstance(minutes, int) and not isinstance(minutes, bool):
@@ -158,6 +183,10 @@ def notification_text(notification: Notification, facts: dict | None = None) -> 
     if kind is K.REMINDER:
         return _("Reminder: your %(service)s visit starts on %(when)s.", **words)
     return str(KIND_LABELS.get(kind, kind.value))
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def render_page(notifications: list[Notification]) -> list[tuple[Notification, str]]:

@@ -27,13 +27,14 @@ from app.models import (
     DoorCard,
     Household,
     HouseholdStatus,
+    LedgerEntry,
     NotificationKind,
     Role,
     Task,
     TaskStatus,
     User,
 )
-from app.services import audit
+from app.services import audit, points
 from app.services.errors import Conflict, DomainError, Forbidden, Gone, InvalidInput, NotFound
 from app.services.households import LEDGER_READERS, LEDGER_WRITERS
 from app.services.notifications import notify
@@ -437,7 +438,7 @@ def _mark_confirmed(claim_id: int, via: ConfirmedVia, nonce: str | None = None, 
 
 
 def _after_confirmation(claim_id: int, actor=None) -> Claim:
-    """Verify the task once every place on it is confirmed, tell the volunteer; flush only."""
+    """Pay the visit, verify the task once every place on it is confirmed, tell the volunteer; flush only."""
     claim = db.session.scalar(
         sa.select(Claim).where(Claim.id == claim_id).execution_options(populate_existing=True)
     )
@@ -447,7 +448,13 @@ def _after_confirmation(claim_id: int, actor=None) -> Claim:
     ).all()
     if task.status is TaskStatus.AWAITING_CONFIRMATION and all(s is ClaimStatus.CONFIRMED for s in statuses):
         transition(task, TaskStatus.VERIFIED, actor, claim.confirmed_via.value)
-    notify(claim.volunteer_id, NotificationKind.VISIT_CONFIRMED, task.id)
+    award = points.award_visit(claim.id)
+    earned = sum(
+        e.amount
+        for e in db.session.scalars(sa.select(LedgerEntry).where(LedgerEntry.transaction_id == award.id))
+        if e.amount > 0
+    )
+    notify(claim.volunteer_id, NotificationKind.VISIT_CONFIRMED, task.id, points=earned)
     return claim
 
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from app.models import AuditEntry, ServiceType
-from app.services import catalogue
+from app import clock
+from app.models import AuditEntry, PointRate, ServiceType
+from app.services import catalogue, points
 from app.services.errors import Forbidden, InvalidInput
 from tests.conftest import DEMO, count_rows
 from tests.factories import user_by_phone
@@ -26,10 +27,26 @@ def test_an_administrator_adds_then_changes_a_service(db):
     added = catalogue.save_service_type(admin, data())
     assert added.code == "reading" and added.active
     assert added in catalogue.active_service_types()
+    first_rate = points.rate_in_force("reading", clock.today())
+    assert (first_rate.points_per_visit, first_rate.points_per_hour) == (6, 3)
     catalogue.save_service_type(admin, data(points_per_visit=8, active=False))
     changed = db.session.get(ServiceType, "reading")
-    assert changed.points_per_visit == 8 and changed not in catalogue.active_service_types()
+    assert changed not in catalogue.active_service_types()
+    # New points are a new rate from today; the old rate stays as the record of past visits.
+    rate = points.rate_in_force("reading", clock.today())
+    assert rate.id != first_rate.id and (rate.points_per_visit, rate.points_per_hour) == (8, 3)
+    assert db.session.get(PointRate, first_rate.id).points_per_visit == 6
+    rows = catalogue.with_rates([changed])
+    assert rows == [(changed, 8, 3)]
     assert count_rows(AuditEntry) >= 2
+
+
+def test_saving_a_service_again_with_the_same_points_adds_no_rate(db):
+    admin = user_by_phone(DEMO.admin)
+    catalogue.save_service_type(admin, data())
+    before = count_rows(PointRate)
+    catalogue.save_service_type(admin, data(name_en="Reading to people"))
+    assert count_rows(PointRate) == before
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.blueprints.api.task_schemas import ServiceTypeOut
 from app.blueprints.api.task_serializers import service_type_out
-from app.services.catalogue import active_service_types
+from app.services.catalogue import active_service_types, with_rates
 
 blp = Blueprint("api_catalogue", __name__, url_prefix="/service-types", description="The service catalogue")
 
@@ -13,4 +13,4 @@ blp = Blueprint("api_catalogue", __name__, url_prefix="/service-types", descript
 @blp.response(200, ServiceTypeOut(many=True))
 def service_types():
     """The active services, in catalogue order, named in the request's language (Accept-Language)."""
-    return [service_type_out(s) for s in active_service_types()]
+    return [service_type_out(*row) for row in with_rates(active_service_types())]

@@ -10,13 +10,13 @@ from app.models import Claim, ServiceType, Task, WaitlistEntry
 from app.services import privacy
 
 
-def service_type_out(service: ServiceType) -> dict:
+def service_type_out(service: ServiceType, per_visit: int, per_hour: int) -> dict:
     return {
         "code": service.code,
         "name": service.name,
         "skill": service.skill_code,
-        "points_per_visit": service.points_per_visit,
-        "points_per_hour": service.points_per_hour,
+        "points_per_visit": per_visit,
+        "points_per_hour": per_hour,
     }
 
 

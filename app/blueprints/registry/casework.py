@@ -269,4 +269,5 @@ def service_types():
         lambda: catalogue.save_service_type(current_user, form.service_data()),
     ):
         return redirect(url_for("registry.service_types"))
-    return render_template("registry/service_types.html", form=form, services=catalogue.all_service_types())
+    services = catalogue.with_rates(catalogue.all_service_types())
+    return render_template("registry/service_types.html", form=form, services=services)
