@@ -85,8 +85,11 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.api import register_api
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.bank import bp as bank_bp
+    from app.blueprints.board import bp as board_bp
     from app.blueprints.help import bp as help_bp
     from app.blueprints.matching import bp as matching_bp
+    from app.blueprints.points import bp as points_bp
     from app.blueprints.me import bp as me_bp
     from app.blueprints.me import feed_bp as calendar_feed_bp
     from app.blueprints.public import bp as public_bp
@@ -107,6 +110,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matching_bp)
     app.register_blueprint(volunteer_bp)
     app.register_blueprint(tasks_staff_bp)
+    app.register_blueprint(bank_bp)
+    app.register_blueprint(board_bp)
+    app.register_blueprint(points_bp)
     register_api(app)
 
 

@@ -1,0 +1,3 @@
+"""Routes of the board blueprint."""
+
+from app.blueprints.board import bp  # noqa: F401
