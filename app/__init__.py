@@ -89,9 +89,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.board import bp as board_bp
     from app.blueprints.help import bp as help_bp
     from app.blueprints.matching import bp as matching_bp
-    from app.blueprints.points import bp as points_bp
     from app.blueprints.me import bp as me_bp
     from app.blueprints.me import feed_bp as calendar_feed_bp
+    from app.blueprints.points import bp as points_bp
     from app.blueprints.public import bp as public_bp
     from app.blueprints.registry import bp as registry_bp
     from app.blueprints.staff import bp as staff_bp

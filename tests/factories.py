@@ -73,3 +73,31 @@ def make_household(
 
 
 _rooms = itertools.count(101)
+
+
+def purge_ledger(transaction_ids) -> None:
+    """Remove ledger transactions committed for real by a concurrency test, and
+    put the cached balances back. Ledger rows refuse DELETE by trigger, so this
+    runs with triggers off for its transaction (PostgreSQL only; superuser)."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+    ids = list(transaction_ids)
+    if not ids:
+        return
+    db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    for account_id, amount in db.session.execute(
+        sa.select(LedgerEntry.account_id, LedgerEntry.amount).where(LedgerEntry.transaction_id.in_(ids))
+    ).all():
+        db.session.execute(
+            sa.update(LedgerAccount)
+            .where(LedgerAccount.id == account_id)
+            .values(balance=LedgerAccount.balance - amount)
+        )
+    db.session.execute(sa.delete(LedgerEntry).where(LedgerEntry.transaction_id.in_(ids)))
+    db.session.execute(
+        sa.update(LedgerTransaction).where(LedgerTransaction.id.in_(ids)).values(reverses_id=None)
+    )
+    db.session.execute(sa.delete(LedgerTransaction).where(LedgerTransaction.id.in_(ids)))

@@ -1,6 +1,7 @@
 """Demo data for development and testing (`flask seed-demo`); idempotent."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -8,8 +9,11 @@ from app import clock
 from app.extensions import db
 from app.models import City, Community, Grid, Role, Skill, Street, User
 from app.services.accounts import create_user, find_by_phone
+from app.services.demo_bank import seed_demo_bank
+from app.services.demo_history import seed_demo_history
 from app.services.demo_households import seed_demo_households
-from app.services.demo_tasks import seed_demo_tasks
+from app.services.demo_tasks import clock_at, seed_demo_tasks
+from app.services.demo_teams import seed_demo_teams
 
 DEMO_PASSWORD = "demo1234"
 
@@ -37,6 +41,8 @@ DEMO_LOGINS = [
     DemoLogin("13800000004", "王小明", Role.VOLUNTEER, "grid:1", "volunteer in community 1"),
     DemoLogin("13800000014", "刘洋", Role.VOLUNTEER, "grid:2", "a second volunteer in community 1"),
     DemoLogin("13800000024", "郑晓燕", Role.VOLUNTEER, "grid:1", "volunteer with visits in every state"),
+    DemoLogin("13800000034", "欧阳明华", Role.VOLUNTEER, "grid:2", "volunteer with months of past visits"),
+    DemoLogin("13800000044", "吴海燕", Role.VOLUNTEER, "grid:1", "volunteer with past visits and a gap"),
     DemoLogin("13800000005", "孙桂兰", Role.RESIDENT, "grid:1", "resident of a household in grid 1"),
     DemoLogin("13800000006", "周记便利店", Role.PARTNER, "", "partner merchant"),
 ]
@@ -54,6 +60,8 @@ VOLUNTEER_SKILLS = {
     "13800000004": ["housekeeping", "repairs", "visiting"],
     "13800000014": ["tutoring", "errands", "medical_escort"],
     "13800000024": ["visiting", "housekeeping", "meals", "medical_escort"],
+    "13800000034": ["visiting", "repairs", "errands"],
+    "13800000044": ["housekeeping", "haircut"],
 }
 
 
@@ -99,6 +107,11 @@ def seed_demo() -> list[DemoLogin]:
     seed_demo_households(grid_ids, clock.today())
     _link_resident()
     seed_demo_tasks(grid_ids[0])
+    community_1 = units["community:1"]["community_id"]
+    with clock_at(clock.now() - timedelta(days=200)):  # the team is older than its history
+        seed_demo_teams(community_1, [find_by_phone("13800000024"), find_by_phone("13800000034")])
+    seed_demo_history(grid_ids[0])
+    seed_demo_bank(street.id, community_1, find_by_phone("13800000002"), find_by_phone("13800000006"))
     return DEMO_LOGINS
 
 

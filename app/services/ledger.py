@@ -224,7 +224,7 @@ def check_books() -> BooksReport:
     report.problems += [f"reward {r}: stock {s}, movements sum to {m}" for r, s, m in stock]
     twice = db.session.scalars(
         sa.select(LedgerTransaction.claim_id)
-        .where(LedgerTransaction.kind == TxKind.AWARD)
+        .where(LedgerTransaction.kind == TxKind.AWARD, LedgerTransaction.claim_id.is_not(None))
         .group_by(LedgerTransaction.claim_id)
         .having(sa.func.count(LedgerTransaction.id) > 1)
     ).all()

@@ -139,7 +139,7 @@ def add_rate(actor, service_type_code: str, effective_from: date, per_visit, per
 
 
 def add_policy(actor, effective_from: date, urgent_bonus, critical_bonus, daily_cap, rounding) -> PointPolicy:
-    """A new policy from a date on (today or later); commit.
+    """A new policy from a date on (today or later); flush only.
 
     Raises Forbidden, InvalidInput `invalid_points`, `invalid_date`, `invalid_rounding`.
     """
@@ -158,7 +158,6 @@ def add_policy(actor, effective_from: date, urgent_bonus, critical_bonus, daily_
     db.session.add(policy)
     db.session.flush()
     audit.record(actor, "create", "point_policy", policy.id)
-    db.session.commit()
     return policy
 
 
@@ -303,7 +302,9 @@ def reverse_visit(actor, claim_id: int, reason: str, password: str) -> LedgerTra
     """
     require_role(actor, *REVERSERS)
     if not check_password_hash(actor.password_hash, password or ""):
-        raise Forbidden(_l("Re-enter your password to reverse points."), code="reauth_required")
+        raise Forbidden(
+            _l("Re-enter your password to reverse points."), code="reauth_required", field="password"
+        )
     reason = (reason or "").strip() if isinstance(reason, str | None) else ""
     if not MIN_REASON <= len(reason) <= MAX_REASON:
         raise InvalidInput(
