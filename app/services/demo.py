@@ -106,11 +106,11 @@ def seed_demo() -> list[DemoLogin]:
     db.session.commit()
     seed_demo_households(grid_ids, clock.today())
     _link_resident()
-    seed_demo_tasks(grid_ids[0])
     community_1 = units["community:1"]["community_id"]
     with clock_at(clock.now() - timedelta(days=200)):  # the team is older than its history
         seed_demo_teams(community_1, [find_by_phone("13800000024"), find_by_phone("13800000034")])
-    seed_demo_history(grid_ids[0])
+    seed_demo_history(grid_ids[0])  # the past first, so the ledger runs in time order
+    seed_demo_tasks(grid_ids[0])
     seed_demo_bank(street.id, community_1, find_by_phone("13800000002"), find_by_phone("13800000006"))
     return DEMO_LOGINS
 

@@ -15,9 +15,9 @@ from app.extensions import db
 from app.models import Household, Need, NeedStatus, Task
 from app.services import tasks, visits
 from app.services.accounts import find_by_phone
-from app.services.demo_tasks import GRID_WORKER, clock_at
+from app.services.demo_tasks import GRID_WORKER, HISTORY_MARK, clock_at
 
-MARK = "（往期服务）"
+MARK = HISTORY_MARK
 # Who visited how many days ago: a steady one, a regular one, one with a gap.
 SCHEDULE = {
     "13800000024": [14 * k for k in range(2, 10)],
@@ -46,16 +46,18 @@ def seed_demo_history(grid_id: int) -> int:
             .order_by(Need.id)
         )
     )
-    made = 0
+    # Oldest first, so the ledger's order is the order things happened.
+    planned = sorted(
+        ((days, phone, n) for phone, days_ago in SCHEDULE.items() for n, days in enumerate(days_ago)),
+        key=lambda plan: (-plan[0], plan[1]),
+    )
     with current_app.test_request_context():  # confirmation links are absolute URLs
-        for phone, days_ago in SCHEDULE.items():
-            volunteer = find_by_phone(phone)
-            for n, days in enumerate(days_ago):
-                need = needs[(made + n) % len(needs)]
-                day = clock.today() - timedelta(days=days)
-                starts = datetime.combine(day, time(9 + n % 6), clock.LOCAL_TZ).astimezone(UTC)
-                _visit(worker, volunteer, need, starts, THANKS[(made + n) % len(THANKS)])
-            made += len(days_ago)
+        for made, (days, phone, n) in enumerate(planned):
+            day = clock.today() - timedelta(days=days)
+            starts = datetime.combine(day, time(9 + n % 6), clock.LOCAL_TZ).astimezone(UTC)
+            need = needs[made % len(needs)]
+            _visit(worker, find_by_phone(phone), need, starts, THANKS[made % len(THANKS)])
+    made = len(planned)
     return made
 
 
