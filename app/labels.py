@@ -6,6 +6,7 @@ Templates use the `label` filter: `{{ household.status|label }}`.
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
+    AccountKind,
     ApprovalAction,
     Category,
     CategoryStatus,
@@ -17,14 +18,18 @@ from app.models import (
     HouseholdEventKind,
     HouseholdStatus,
     MeasureKind,
+    MovementKind,
     NeedStatus,
+    PartnerKind,
     RegisterType,
     Relation,
     ReviewOutcome,
     Schooling,
     Sex,
     TaskStatus,
+    TxKind,
     Urgency,
+    VoucherStatus,
     WorkCapacity,
 )
 
@@ -117,6 +122,30 @@ LABELS = {
     ConfirmedVia.QR: _l("confirmed by scanning"),
     ConfirmedVia.PROXY: _l("confirmed by a family member"),
     ConfirmedVia.FOLLOW_UP_CALL: _l("confirmed by a follow-up call"),
+    PartnerKind.MERCHANT: _l("Merchant (爱心商家)"),
+    PartnerKind.CHARITY: _l("Charity"),
+    PartnerKind.SOCIAL_WORK: _l("Social work agency"),
+    PartnerKind.COMPANY: _l("Company"),
+    VoucherStatus.ISSUED: _l("waiting to be collected"),
+    VoucherStatus.USED: _l("collected"),
+    VoucherStatus.CANCELLED: _l("cancelled, points returned"),
+    VoucherStatus.EXPIRED: _l("expired, points returned"),
+    MovementKind.RECEIVED: _l("received"),
+    MovementKind.REDEEMED: _l("redeemed"),
+    MovementKind.RETURNED: _l("returned"),
+    MovementKind.WRITTEN_OFF: _l("written off"),
+    TxKind.AWARD: _l("Earned"),
+    TxKind.REVERSAL: _l("Reversed"),
+    TxKind.REDEMPTION: _l("Redeemed"),
+    TxKind.HANDOVER: _l("Handed over"),
+    TxKind.REFUND: _l("Refunded"),
+    TxKind.DONATION: _l("Donation"),
+    AccountKind.VOLUNTEER: _l("Volunteer"),
+    AccountKind.HOUSEHOLD: _l("Household"),
+    AccountKind.POOL: _l("Community pool"),
+    AccountKind.PARTNER: _l("Partner"),
+    AccountKind.ISSUE: _l("Issuing"),
+    AccountKind.SINK: _l("Sink"),
 }
 
 

@@ -9,7 +9,7 @@ on hand always equals the sum of the movements (账物相符) and never goes
 below zero. Redeeming and vouchers are in vouchers.py, donations in donations.py.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -21,13 +21,11 @@ from app.auth_scope import Scope, is_valid_id, require_role, scope_of
 from app.extensions import db
 from app.models import (
     Community,
-    MovementKind,
     Partner,
     PartnerKind,
     PartnerUser,
     Reward,
     Role,
-    StockMovement,
     User,
 )
 from app.services import audit
@@ -36,8 +34,6 @@ from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 STAFF = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 MAX_PRICE = 1_000_000
-MAX_QUANTITY = 100_000  # one delivery or write-off
-MIN_REASON, MAX_NOTE = 2, 300
 
 
 # --- who manages what -----------------------------------------------------------------
@@ -84,7 +80,7 @@ class PartnerData:
     active: bool = True
 
 
-def _text(value, field_name: str, low: int, high: int, message) -> str:
+def checked_text(value, field_name: str, low: int, high: int, message) -> str:
     value = value.strip() if isinstance(value, str) else None
     if value is None or not low <= len(value) <= high:
         raise InvalidInput(message, code=f"invalid_{field_name}", field=field_name)
@@ -98,9 +94,9 @@ def _check_partner(data: PartnerData) -> dict:
     if phone is None:
         raise InvalidInput(_l("Enter a phone number."), code="invalid_phone", field="contact_phone")
     return {
-        "name": _text(data.name, "name", 1, 80, _l("Enter a name of 1 to 80 characters.")),
+        "name": checked_text(data.name, "name", 1, 80, _l("Enter a name of 1 to 80 characters.")),
         "kind": data.kind,
-        "contact_name": _text(
+        "contact_name": checked_text(
             data.contact_name or "", "contact_name", 0, 50, _l("Write at most %(n)d characters.", n=50)
         ),
         "contact_phone": check_contact_phone(phone, "contact_phone") if phone else "",
@@ -286,8 +282,8 @@ def _check_reward(actor, partner: Partner, data: RewardData) -> dict:
             _l("The last day cannot be before the first."), code="invalid_validity", field="valid_until"
         )
     return {
-        "name": _text(data.name, "name", 1, 80, _l("Enter a name of 1 to 80 characters.")),
-        "description": _text(
+        "name": checked_text(data.name, "name", 1, 80, _l("Enter a name of 1 to 80 characters.")),
+        "description": checked_text(
             data.description or "", "description", 0, 500, _l("Write at most %(n)d characters.", n=500)
         ),
         "point_price": price,
@@ -354,130 +350,6 @@ def update_reward(actor, reward_id, data: RewardData) -> Reward:
         audit.record(actor, "update", "reward", reward.id, fields=changed)
     db.session.commit()
     return reward
-
-
-# --- stock ---------------------------------------------------------------------------
-
-
-def change_stock(
-    reward_id: int, quantity: int, kind: MovementKind, *, actor=None, voucher_id=None, note: str = ""
-) -> StockMovement | None:
-    """Move stock by `quantity` (signed) with its movement row, in one conditional
-    UPDATE that refuses to go below zero; None if it would. Flush only.
-
-    The only way any code changes `Reward.stock`.
-    """
-    update = sa.update(Reward).where(Reward.id == reward_id)
-    if quantity < 0:
-        update = update.where(Reward.stock >= -quantity)
-    result = db.session.execute(
-        update.values(stock=Reward.stock + quantity).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    loaded = db.session.identity_map.get(db.session.identity_key(Reward, reward_id))
-    if loaded is not None:
-        db.session.expire(loaded, ["stock"])
-    movement = StockMovement(
-        reward_id=reward_id,
-        kind=kind,
-        quantity=quantity,
-        voucher_id=voucher_id,
-        note=note[:MAX_NOTE],
-        actor_id=getattr(actor, "id", None),
-    )
-    db.session.add(movement)
-    db.session.flush()
-    return movement
-
-
-def _check_quantity(quantity) -> int:
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(
-            _l("Enter a whole number from %(low)d to %(high)d.", low=1, high=MAX_QUANTITY),
-            code="invalid_quantity",
-            field="quantity",
-        )
-    return quantity
-
-
-def receive_stock(actor, reward_id, quantity, note: str = "") -> StockMovement:
-    """Goods in (+quantity, RECEIVED); audit-logged; commit.
-
-    Raises Forbidden, NotFound, InvalidInput `invalid_quantity`, `invalid_note`.
-    """
-    reward = get_reward(actor, reward_id)
-    quantity = _check_quantity(quantity)
-    note = _text(note or "", "note", 0, MAX_NOTE, _l("Write at most %(n)d characters.", n=MAX_NOTE))
-    movement = change_stock(reward.id, quantity, MovementKind.RECEIVED, actor=actor, note=note)
-    audit.record(actor, "receive_stock", "reward", reward.id, note=f"+{quantity}")
-    db.session.commit()
-    return movement
-
-
-def write_off_stock(actor, reward_id, quantity, reason) -> StockMovement:
-    """Lost, spoiled or past date (−quantity, WRITTEN_OFF) with its reason; audit-logged; commit.
-
-    Raises Forbidden, NotFound, InvalidInput `invalid_quantity`,
-    `invalid_reason`, Conflict `insufficient_stock` (never below zero).
-    """
-    reward = get_reward(actor, reward_id)
-    quantity = _check_quantity(quantity)
-    reason = _text(
-        reason,
-        "reason",
-        MIN_REASON,
-        MAX_NOTE,
-        _l("Give the reason in %(low)d to %(high)d characters.", low=MIN_REASON, high=MAX_NOTE),
-    )
-    movement = change_stock(reward.id, -quantity, MovementKind.WRITTEN_OFF, actor=actor, note=reason)
-    if movement is None:
-        db.session.rollback()
-        raise Conflict(
-            _l("There is not that much in stock to write off."), code="insufficient_stock", field="quantity"
-        )
-    audit.record(actor, "write_off_stock", "reward", reward.id, note=f"-{quantity}: {reason}")
-    db.session.commit()
-    return movement
-
-
-@dataclass
-class StockBook:
-    """A reward's stock on hand against its movements (账物相符)."""
-
-    reward: Reward
-    movements: list[StockMovement] = field(default_factory=list)  # newest first
-    moved: int = 0  # the sum of every movement
-
-    @property
-    def reconciles(self) -> bool:
-        return self.reward.stock == self.moved
-
-
-def stock_book(actor, reward_id) -> StockBook:
-    """A reward with its movement history and whether the stock reconciles."""
-    reward = get_reward(actor, reward_id)
-    db.session.refresh(reward, ["stock"])
-    movements = list(
-        db.session.scalars(
-            sa.select(StockMovement)
-            .where(StockMovement.reward_id == reward.id)
-            .order_by(StockMovement.id.desc())
-        )
-    )
-    return StockBook(reward, movements, sum(m.quantity for m in movements))
-
-
-def stock_overview(actor) -> list[tuple[Reward, int]]:
-    """Every reward the staff user manages with the sum of its movements, in one query."""
-    moved = (
-        sa.select(StockMovement.reward_id, sa.func.sum(StockMovement.quantity).label("total"))
-        .group_by(StockMovement.reward_id)
-        .subquery()
-    )
-    stmt = rewards_stmt(actor).add_columns(sa.func.coalesce(moved.c.total, 0))
-    stmt = stmt.outerjoin(moved, moved.c.reward_id == Reward.id)
-    return [(reward, int(total)) for reward, total in db.session.execute(stmt)]
 
 
 def communities_for(actor) -> list[Community]:

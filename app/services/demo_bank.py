@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from app import clock
 from app.extensions import db
 from app.models import Partner, PartnerKind
-from app.services import bank
+from app.services import bank, stock
 
 PARTNER_NAME = "幸福超市"
 # (name, description, points, items received)
@@ -50,5 +50,5 @@ def seed_demo_bank(street_id: int, community_id: int, staff_user, partner_user) 
                 community_id=community_id,
             ),
         )
-        bank.receive_stock(staff_user, reward.id, quantity, "首批到货")
+        stock.receive_stock(staff_user, reward.id, quantity, "首批到货")
     return partner

@@ -49,16 +49,6 @@ KIND_LABELS = {
     AccountKind.SINK: _l("Vouchers not yet handed over"),
 }
 
-# One account of a kind, for a table cell or a tag.
-ACCOUNT_LABELS = {
-    AccountKind.VOLUNTEER: _l("Volunteer"),
-    AccountKind.HOUSEHOLD: _l("Household"),
-    AccountKind.POOL: _l("Community pool"),
-    AccountKind.PARTNER: _l("Partner"),
-    AccountKind.ISSUE: _l("Issuing"),
-    AccountKind.SINK: _l("Sink"),
-}
-
 
 def kind_choices() -> list[tuple[str, str]]:
     """Choices for the account list's filter: every kind, or all."""

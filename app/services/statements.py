@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 from app import clock
 from app.auth_scope import require_role
 from app.extensions import db
+from app.labels import label
 from app.models import (
     AccountKind,
     Claim,
@@ -44,14 +45,6 @@ PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000  # beyond this an OFFSET only costs the database time
 
-KIND_LABELS = {
-    TxKind.AWARD: _l("Earned"),
-    TxKind.REVERSAL: _l("Reversed"),
-    TxKind.REDEMPTION: _l("Redeemed"),
-    TxKind.HANDOVER: _l("Handed over"),
-    TxKind.REFUND: _l("Refunded"),
-    TxKind.DONATION: _l("Donation"),
-}
 ROUNDING_LABELS = {
     "half_up": _l("rounded half up"),
     "down": _l("rounded down"),
@@ -60,7 +53,7 @@ ROUNDING_LABELS = {
 
 
 def kind_label(kind: TxKind) -> str:
-    return str(KIND_LABELS.get(kind, kind.value))
+    return label(kind)
 
 
 @dataclass(frozen=True)

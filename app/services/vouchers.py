@@ -40,11 +40,11 @@ from app.models import (
     VoucherStatus,
 )
 from app.services import ledger, tx
-from app.services.bank import change_stock
 from app.services.donations import offered_to, on_offer
 from app.services.errors import Conflict, DomainError, Gone, NotFound
 from app.services.notifications import notify
 from app.services.privacy import mask_name
+from app.services.stock import change_stock
 from app.services.visits import CODE_ALPHABET, CODE_LENGTH
 
 VOUCHER_SALT = "bank-voucher"

@@ -37,7 +37,7 @@ def shelf(app):
     """(partner id, reward id): 大米 for 120 points, 3 in stock, in community 1; volunteer 1 has 500 points."""
     with app.app_context():
         partner = shop()
-        made = reward(partner, price=120, stock=3)
+        made = reward(partner, price=120, on_hand=3)
         fund((volunteer(), 500))
         return partner.id, made.id
 
@@ -160,9 +160,9 @@ def test_the_holder_cancels_through_the_page(app, client, shelf):
 def test_redeem_refusals_change_nothing(app, client, shelf):
     with app.app_context():
         partner = db.session.get(Partner, shelf[0])
-        dear = reward(partner, price=900, stock=1, name="电饭煲").id
-        empty = reward(partner, price=10, stock=0, name="鸡蛋").id
-        elsewhere = reward(partner, price=10, stock=1, name="面粉", actor=worker(2)).id
+        dear = reward(partner, price=900, on_hand=1, name="电饭煲").id
+        empty = reward(partner, price=10, on_hand=0, name="鸡蛋").id
+        elsewhere = reward(partner, price=10, on_hand=1, name="面粉", actor=worker(2)).id
     login(client, DEMO.volunteer)
     for reward_id, message in ((dear, "not enough points"), (empty, "run out")):
         response = client.post(f"/bank/rewards/{reward_id}/redeem", follow_redirects=True)

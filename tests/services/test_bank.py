@@ -26,7 +26,7 @@ from app.models import (
     TxKind,
     Voucher,
 )
-from app.services import bank, ledger
+from app.services import bank, ledger, stock
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import DEMO, count_rows
 from tests.factories import make_tree, make_user, user_by_phone
@@ -58,15 +58,15 @@ def shop(name="测试便民店", actor=None, user=None) -> Partner:
     return partner
 
 
-def reward(partner, price=100, stock=5, actor=None, **fields) -> Reward:
-    """A reward of `partner` valid from today, in the actor's community, with `stock` received."""
+def reward(partner, price=100, on_hand=5, actor=None, **fields) -> Reward:
+    """A reward of `partner` valid from today, in the actor's community, with `on_hand` received."""
     actor = actor or worker()
     fields.setdefault("valid_from", clock.today())
     made = bank.create_reward(
         actor, partner.id, bank.RewardData(name=fields.pop("name", "大米"), point_price=price, **fields)
     )
-    if stock:
-        bank.receive_stock(actor, made.id, stock, "到货")
+    if on_hand:
+        stock.receive_stock(actor, made.id, on_hand, "到货")
     return made
 
 
@@ -226,7 +226,7 @@ def test_linking_partner_users_by_mobile_number(db):
 def test_a_community_worker_offers_rewards_in_their_own_community_only(db):
     partner = shop()
     c1, c2 = community_ids()
-    made = reward(partner, stock=0)
+    made = reward(partner, on_hand=0)
     assert made.community_id == c1 and made.stock == 0 and made.created_by_id == worker().id
     with pytest.raises(InvalidInput) as other:
         reward(partner, community_id=c2)
@@ -235,17 +235,17 @@ def test_a_community_worker_offers_rewards_in_their_own_community_only(db):
     with pytest.raises(NotFound):
         bank.get_reward(worker(2), made.id)
     with pytest.raises(NotFound):
-        bank.receive_stock(worker(2), made.id, 5)
-    assert made.id not in [r.id for r, _ in bank.stock_overview(worker(2))]
-    assert made.id in [r.id for r, _ in bank.stock_overview(officer())]
+        stock.receive_stock(worker(2), made.id, 5)
+    assert made.id not in [r.id for r, _ in stock.stock_overview(worker(2))]
+    assert made.id in [r.id for r, _ in stock.stock_overview(officer())]
 
 
 def test_a_street_officer_offers_street_wide_or_in_any_community_of_the_street(db):
     partner = shop()
     c1, c2 = community_ids()
-    street_wide = reward(partner, actor=officer(), stock=0, community_id=None)
+    street_wide = reward(partner, actor=officer(), on_hand=0, community_id=None)
     assert street_wide.community_id is None
-    assert reward(partner, actor=officer(), stock=0, community_id=c2).community_id == c2
+    assert reward(partner, actor=officer(), on_hand=0, community_id=c2).community_id == c2
     tree, _worker, _officer = other_street()
     with pytest.raises(InvalidInput) as foreign:
         reward(partner, actor=officer(), community_id=tree["community"].id)
@@ -275,7 +275,7 @@ def test_bad_reward_details_are_refused(db, fields, code):
     if fields.get("valid_until") == "yesterday":
         fields["valid_until"] = clock.today() - timedelta(days=1)
     with pytest.raises(InvalidInput) as refused:
-        reward(partner, stock=0, **fields)
+        reward(partner, on_hand=0, **fields)
     assert refused.value.code == code
     assert count_rows(Reward) == before
 
@@ -295,7 +295,7 @@ def test_rewards_need_an_active_partner_of_the_street(db):
 
 def test_editing_a_reward_keeps_its_partner_and_stock(db):
     partner = shop()
-    made = reward(partner, price=100, stock=4)
+    made = reward(partner, price=100, on_hand=4)
     until = clock.today() + timedelta(days=60)
     bank.update_reward(
         worker(),
@@ -321,18 +321,18 @@ def test_editing_a_reward_keeps_its_partner_and_stock(db):
 
 
 def test_stock_moves_only_by_recorded_movements_and_reconciles(db):
-    made = reward(shop(), stock=10)
-    movement = bank.write_off_stock(worker(), made.id, 3, "受潮发霉")
+    made = reward(shop(), on_hand=10)
+    movement = stock.write_off_stock(worker(), made.id, 3, "受潮发霉")
     assert (movement.kind, movement.quantity, movement.note) == (MovementKind.WRITTEN_OFF, -3, "受潮发霉")
-    bank.receive_stock(officer(), made.id, 2)
-    book = bank.stock_book(worker(), made.id)
+    stock.receive_stock(officer(), made.id, 2)
+    book = stock.stock_book(worker(), made.id)
     assert book.reward.stock == 9 == book.moved and book.reconciles
     assert [(m.kind, m.quantity) for m in book.movements] == [
         (MovementKind.RECEIVED, 2),
         (MovementKind.WRITTEN_OFF, -3),
         (MovementKind.RECEIVED, 10),
     ]
-    assert [(r.id, moved) for r, moved in bank.stock_overview(worker()) if r.id == made.id] == [(made.id, 9)]
+    assert [(r.id, moved) for r, moved in stock.stock_overview(worker()) if r.id == made.id] == [(made.id, 9)]
     notes = db.session.scalars(
         sa.select(AuditEntry.note).where(AuditEntry.object_type == "reward", AuditEntry.object_id == made.id)
     ).all()
@@ -341,13 +341,13 @@ def test_stock_moves_only_by_recorded_movements_and_reconciles(db):
 
 
 def test_a_write_off_never_takes_stock_below_zero(db):
-    made = reward(shop(), stock=2)
+    made = reward(shop(), on_hand=2)
     before = snapshot(db)
     with pytest.raises(Conflict) as refused:
-        bank.write_off_stock(worker(), made.id, 3, "丢失")
+        stock.write_off_stock(worker(), made.id, 3, "丢失")
     assert refused.value.code == "insufficient_stock" and refused.value.field == "quantity"
     assert snapshot(db) == before
-    bank.write_off_stock(worker(), made.id, 2, "过期")
+    stock.write_off_stock(worker(), made.id, 2, "过期")
     db.session.refresh(made)
     assert made.stock == 0
     books_ok()
@@ -355,11 +355,11 @@ def test_a_write_off_never_takes_stock_below_zero(db):
 
 @pytest.mark.parametrize("quantity", [0, -1, 100_001, 1.5, True, "5", None])
 def test_bad_quantities_are_refused(db, quantity):
-    made = reward(shop(), stock=5)
+    made = reward(shop(), on_hand=5)
     before = snapshot(db)
     for move in (
-        lambda: bank.receive_stock(worker(), made.id, quantity),
-        lambda: bank.write_off_stock(worker(), made.id, quantity, "损坏"),
+        lambda: stock.receive_stock(worker(), made.id, quantity),
+        lambda: stock.write_off_stock(worker(), made.id, quantity, "损坏"),
     ):
         with pytest.raises(InvalidInput) as refused:
             move()
@@ -368,20 +368,20 @@ def test_bad_quantities_are_refused(db, quantity):
 
 
 def test_a_write_off_needs_a_reason(db):
-    made = reward(shop(), stock=5)
+    made = reward(shop(), on_hand=5)
     before = snapshot(db)
     for reason in ("", " ", "x", None, "x" * 301):
         with pytest.raises(InvalidInput) as refused:
-            bank.write_off_stock(worker(), made.id, 1, reason)
+            stock.write_off_stock(worker(), made.id, 1, reason)
         assert refused.value.code == "invalid_reason"
     assert snapshot(db) == before
 
 
 def test_only_staff_manage_the_shop(db):
-    made = reward(shop(), stock=1)
+    made = reward(shop(), on_hand=1)
     for user in (volunteer(), partner_user(), user_by_phone(DEMO.grid_worker)):
         with pytest.raises(Forbidden):
-            bank.receive_stock(user, made.id, 1)
+            stock.receive_stock(user, made.id, 1)
         with pytest.raises(Forbidden):
             bank.get_partner(user, made.partner_id)
 
@@ -398,9 +398,9 @@ def test_the_demo_shop_is_made_through_the_services_once(db):
     partner = db.session.scalar(sa.select(Partner).where(Partner.name == PARTNER_NAME))
     assert partner.street_id == street_id
     assert [u.id for u in bank.partner_users(worker(), partner.id)] == [partner_user().id]
-    rows = [(r.name, r.point_price, r.stock, moved) for r, moved in bank.stock_overview(worker())]
+    rows = [(r.name, r.point_price, r.stock, moved) for r, moved in stock.stock_overview(worker())]
     assert sorted(rows) == sorted([("理发券", 60, 30, 30), ("大米5斤", 120, 20, 20), ("食用油", 200, 10, 10)])
-    assert {r.community_id for r, _ in bank.stock_overview(worker())} == {community_id}
+    assert {r.community_id for r, _ in stock.stock_overview(worker())} == {community_id}
     movements = db.session.scalars(
         sa.select(StockMovement.kind).where(
             StockMovement.reward_id.in_(sa.select(Reward.id).where(Reward.partner_id == partner.id))

@@ -24,7 +24,7 @@ from app.models import (
     TxKind,
     VoucherStatus,
 )
-from app.services import bank, donations, ledger, qr, vouchers
+from app.services import bank, donations, ledger, qr, stock, vouchers
 from app.services.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from app.services.visits import CODE_ALPHABET
 from tests.factories import make_tree, make_user
@@ -75,7 +75,7 @@ def token_of(voucher) -> str:
 
 
 def test_redeeming_issues_a_voucher_and_moves_points_and_stock_together(db):
-    made = reward(shop(), price=120, stock=3)
+    made = reward(shop(), price=120, on_hand=3)
     fund((volunteer(), 500))
     voucher = vouchers.redeem(volunteer(), made.id)
 
@@ -94,13 +94,13 @@ def test_redeeming_issues_a_voucher_and_moves_points_and_stock_together(db):
     ]
     movement = db.session.scalar(sa.select(StockMovement).where(StockMovement.voucher_id == voucher.id))
     assert (movement.kind, movement.quantity, movement.reward_id) == (MovementKind.REDEEMED, -1, made.id)
-    assert bank.stock_book(worker(), made.id).reconciles
+    assert stock.stock_book(worker(), made.id).reconciles
     books_ok()
 
 
 def test_a_voucher_expires_with_the_last_valid_day_of_its_reward(db, at):
     at(datetime(2030, 6, 1, 2, 0, tzinfo=UTC))  # 10:00 in Beijing
-    made = reward(shop(), stock=1, valid_until=clock.today() + timedelta(days=3))
+    made = reward(shop(), on_hand=1, valid_until=clock.today() + timedelta(days=3))
     fund((volunteer(), 100))
     voucher = vouchers.redeem(volunteer(), made.id)
     # The end of 2030-06-04 in Beijing is 16:00 UTC that day.
@@ -142,7 +142,7 @@ def test_unavailable_rewards_are_refused_and_change_nothing(db, change, error):
         tree = make_tree("外街")
         actor = make_user(Role.COMMUNITY_WORKER, community_id=tree["community"].id)
         partner = shop("外街店", actor=actor)
-    made = reward(partner, stock=5, actor=actor, active=change.get("active") is not False, **fields)
+    made = reward(partner, on_hand=5, actor=actor, active=change.get("active") is not False, **fields)
     if change.get("partner_inactive"):
         bank.update_partner(
             worker(), partner.id, bank.PartnerData("测试便民店", PartnerKind.MERCHANT, active=False)
@@ -154,8 +154,8 @@ def test_unavailable_rewards_are_refused_and_change_nothing(db, change, error):
 
 def test_out_of_stock_and_too_few_points_are_refused_and_change_nothing(db):
     partner = shop()
-    empty = reward(partner, stock=0)
-    dear = reward(partner, price=600, stock=2, name="电饭煲")
+    empty = reward(partner, on_hand=0)
+    dear = reward(partner, price=600, on_hand=2, name="电饭煲")
     fund((volunteer(), 500))
     refused(db, lambda: vouchers.redeem(volunteer(), empty.id), Conflict, "out_of_stock")
     refused(db, lambda: vouchers.redeem(volunteer(), dear.id), Conflict, "insufficient_points")
@@ -172,14 +172,14 @@ def test_bad_reward_ids_are_not_found(db, reward_id):
 
 
 def test_only_volunteers_redeem(db):
-    made = reward(shop(), stock=1)
+    made = reward(shop(), on_hand=1)
     for user in (worker(), partner_user()):
         with pytest.raises(Forbidden):
             vouchers.redeem(user, made.id)
 
 
 def test_street_wide_rewards_reach_every_community_of_the_street(db):
-    made = reward(shop(), actor=officer(), stock=2, community_id=None)
+    made = reward(shop(), actor=officer(), on_hand=2, community_id=None)
     fund((volunteer(), 100), (volunteer(2), 100))
     for n in (1, 2):
         assert made.id in [r.id for r in donations.catalogue(volunteer(n))]
@@ -194,7 +194,7 @@ def test_street_wide_rewards_reach_every_community_of_the_street(db):
 
 def test_the_qr_carries_the_hand_over_url_with_id_and_nonce_only(db):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     url = decode_qr(qr.png(vouchers.open_voucher_url(volunteer(), voucher.id)))
     assert url.startswith("http://localhost/bank/v/")
     payload = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="bank-voucher").loads(
@@ -207,7 +207,7 @@ def test_the_qr_carries_the_hand_over_url_with_id_and_nonce_only(db):
 
 def test_the_partner_hands_the_reward_over_once(db):
     partner = shop()
-    made = reward(partner, price=120, stock=2)
+    made = reward(partner, price=120, on_hand=2)
     fund((volunteer(), 500))
     voucher = vouchers.redeem(volunteer(), made.id)
     token = token_of(voucher)
@@ -234,7 +234,7 @@ def test_the_partner_hands_the_reward_over_once(db):
 
 def test_another_partner_learns_nothing_about_the_voucher(db):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     token = token_of(voucher)
     stranger = make_user(Role.PARTNER)
     shop("隔壁药店", user=stranger)
@@ -255,7 +255,7 @@ def test_another_partner_learns_nothing_about_the_voucher(db):
 @pytest.mark.parametrize("who", ["volunteer", "worker"])
 def test_only_partner_users_hand_over(db, who):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     token = token_of(voucher)
     user = volunteer() if who == "volunteer" else worker()
     refused(db, lambda: vouchers.hand_over(user, token), Forbidden, "forbidden")
@@ -263,7 +263,7 @@ def test_only_partner_users_hand_over(db, who):
 
 def test_tampered_and_foreign_tokens_are_invalid(db):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     token = token_of(voucher)
     secret = current_app.config["SECRET_KEY"]
     forged = [
@@ -285,7 +285,7 @@ def test_tampered_and_foreign_tokens_are_invalid(db):
 
 def test_the_short_code_finds_the_voucher_in_any_case(db):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     typed = f" {voucher.code[:4].lower()}-{voucher.code[4:]} "
     token = vouchers.token_for_code(partner_user(), typed)
     assert vouchers.hand_over(partner_user(), token).status is VoucherStatus.USED
@@ -293,7 +293,7 @@ def test_the_short_code_finds_the_voucher_in_any_case(db):
 
 def test_an_expired_voucher_cannot_be_handed_over(db, at):
     fund((volunteer(), 500))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), on_hand=1).id)
     token = token_of(voucher)
     at(voucher.expires_at)
     refused(db, lambda: vouchers.hand_over(partner_user(), token), Gone, "voucher_expired")
@@ -304,7 +304,7 @@ def test_an_expired_voucher_cannot_be_handed_over(db, at):
 
 
 def test_the_holder_cancels_and_gets_points_and_stock_back(db):
-    made = reward(shop(), price=120, stock=1)
+    made = reward(shop(), price=120, on_hand=1)
     fund((volunteer(), 500))
     voucher = vouchers.redeem(volunteer(), made.id)
     token = token_of(voucher)
@@ -339,7 +339,7 @@ def counts(db):
 def test_expiry_returns_points_and_stock_once_and_tells_the_holder(db, at):
     start = datetime(2030, 3, 1, 1, 0, tzinfo=UTC)
     at(start)
-    made = reward(shop(), price=60, stock=3, name="理发券")
+    made = reward(shop(), price=60, on_hand=3, name="理发券")
     fund((volunteer(), 500), (volunteer(2), 500))
     old = vouchers.redeem(volunteer(), made.id)
     at(start + timedelta(days=10))
@@ -376,7 +376,7 @@ def test_expiry_returns_points_and_stock_once_and_tells_the_holder(db, at):
 def test_points_donated_elsewhere_do_not_block_a_refund(db):
     """A refund only moves the sink's points back; the holder's balance may be anything."""
     fund((volunteer(), 100))
-    voucher = vouchers.redeem(volunteer(), reward(shop(), price=100, stock=1).id)
+    voucher = vouchers.redeem(volunteer(), reward(shop(), price=100, on_hand=1).id)
     assert balance(volunteer()) == 0
     vouchers.cancel_voucher(volunteer(), voucher.id)
     assert balance(volunteer()) == 100

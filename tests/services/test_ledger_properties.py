@@ -39,7 +39,7 @@ from app.models import (
     Voucher,
     VoucherStatus,
 )
-from app.services import bank, donations, ledger, points, vouchers
+from app.services import bank, donations, ledger, points, stock, vouchers
 from app.services.accounts import create_user, find_by_phone
 from app.services.errors import DomainError
 from tests.conftest import DEMO
@@ -91,7 +91,7 @@ class LedgerMachine(RuleBasedStateMachine):
             partner.id,
             bank.RewardData("大米", PRICE, clock.today(), community_id=self.worker.community_id),
         )
-        bank.receive_stock(self.worker, reward.id, 4)
+        stock.receive_stock(self.worker, reward.id, 4)
         self.reward_id = reward.id
         self.expected = {v.id: 0 for v in self.volunteers}  # the model: each volunteer's balance
         self.paid: dict[int, int] = {}  # claim id → points paid
@@ -180,16 +180,16 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=open_vouchers, who=st.integers(0, 2))
     def redeem(self, who):
         volunteer = self.volunteers[who]
-        stock = bank.get_reward(self.worker, self.reward_id).stock
+        on_hand = bank.get_reward(self.worker, self.reward_id).stock
         try:
             voucher = vouchers.redeem(volunteer, self.reward_id)
         except DomainError as error:
-            if stock == 0:
+            if on_hand == 0:
                 assert error.code == "out_of_stock"
             else:
                 assert error.code == "insufficient_points" and self.expected[volunteer.id] < PRICE
             return None
-        assert self.expected[volunteer.id] >= PRICE and stock >= 1
+        assert self.expected[volunteer.id] >= PRICE and on_hand >= 1
         self.expected[volunteer.id] -= PRICE
         return voucher.id
 

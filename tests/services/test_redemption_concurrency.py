@@ -33,7 +33,7 @@ from app.models import (
     Voucher,
     VoucherStatus,
 )
-from app.services import bank, ledger, vouchers
+from app.services import bank, ledger, stock, vouchers
 from app.services.accounts import create_user, find_by_phone
 from app.services.errors import Conflict
 from tests.conftest import DEMO
@@ -67,7 +67,7 @@ def race(_app):
         db.session.commit()
         partner = bank.create_partner(worker, bank.PartnerData("抢兑测试店", PartnerKind.MERCHANT))
         reward = bank.create_reward(worker, partner.id, bank.RewardData("限量大米", PRICE, clock.today()))
-        bank.receive_stock(worker, reward.id, STOCK)
+        stock.receive_stock(worker, reward.id, STOCK)
         issue = ledger.account(AccountKind.ISSUE)
         grants = [(ledger.account(AccountKind.VOLUNTEER, v), PRICE * 2) for v in volunteer_ids]
         ledger.post(TxKind.AWARD, FUND_KEY, "test funding", [(issue, -PRICE * 2 * THREADS), *grants])

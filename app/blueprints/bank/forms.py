@@ -8,29 +8,11 @@ from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.blueprints.registry.forms import date_field, optional_int, text_area
-from app.models import MovementKind, PartnerKind, VoucherStatus
+from app.labels import label
+from app.models import PartnerKind
 from app.services.bank import PartnerData, RewardData
 
-LABELS = {
-    PartnerKind.MERCHANT: _l("Merchant (爱心商家)"),
-    PartnerKind.CHARITY: _l("Charity"),
-    PartnerKind.SOCIAL_WORK: _l("Social work agency"),
-    PartnerKind.COMPANY: _l("Company"),
-    VoucherStatus.ISSUED: _l("waiting to be collected"),
-    VoucherStatus.USED: _l("collected"),
-    VoucherStatus.CANCELLED: _l("cancelled, points returned"),
-    VoucherStatus.EXPIRED: _l("expired, points returned"),
-    MovementKind.RECEIVED: _l("received"),
-    MovementKind.REDEEMED: _l("redeemed"),
-    MovementKind.RETURNED: _l("returned"),
-    MovementKind.WRITTEN_OFF: _l("written off"),
-}
 WHOLE_NUMBER = _l("Enter a whole number.")
-
-
-def bank_label(value) -> str:
-    """The translated label of a bank enum member (templates: `bank_label(voucher.status)`)."""
-    return str(LABELS.get(value, getattr(value, "value", value)))
 
 
 def number_field(text, **render) -> IntegerField:
@@ -79,7 +61,7 @@ class PartnerForm(FlaskForm):
     )
     kind = SelectField(
         _l("Kind"),
-        choices=enum_choices(PartnerKind, label=bank_label),
+        choices=enum_choices(PartnerKind, label=label),
         coerce=enum_coerce(PartnerKind),
         default=PartnerKind.MERCHANT,
     )

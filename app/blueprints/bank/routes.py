@@ -21,22 +21,16 @@ from app.blueprints.bank.forms import (
     ReceiveForm,
     RewardForm,
     WriteOffForm,
-    bank_label,
 )
 from app.blueprints.forms import attach_error
 from app.extensions import db
 from app.models import Role
-from app.services import bank, donations, qr, vouchers
+from app.services import bank, donations, qr, stock, vouchers
 from app.services.errors import DomainError
 
 STAFF = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 NO_STORE = {"Cache-Control": "no-store"}
 PER_PAGE = 20
-
-
-@bp.context_processor
-def helpers():
-    return {"bank_label": bank_label}
 
 
 def _apply(form, service, *args) -> tuple[bool, object]:
@@ -237,7 +231,7 @@ def unlink_user(partner_id: int, user_id: int):
 @bp.get("/staff/rewards")
 @role_required(*STAFF)
 def rewards():
-    return render_template("bank/staff_rewards.html", rows=bank.stock_overview(current_user))
+    return render_template("bank/staff_rewards.html", rows=stock.stock_overview(current_user))
 
 
 def _reward_form(creating: bool, **kwargs) -> RewardForm:
@@ -278,7 +272,7 @@ def reward(reward_id: int):
 
 
 def _reward_page(reward_id, form, receive_form, write_off_form):
-    book = bank.stock_book(current_user, reward_id)
+    book = stock.stock_book(current_user, reward_id)
     names = bank.user_names(m.actor_id for m in book.movements)
     page = render_template(
         "bank/staff_reward.html",
@@ -297,7 +291,7 @@ def receive(reward_id: int):
     found = bank.get_reward(current_user, reward_id)
     receive_form = ReceiveForm(prefix="in")
     data = (receive_form.quantity.data, receive_form.note.data)
-    if _apply(receive_form, bank.receive_stock, reward_id, *data)[0]:
+    if _apply(receive_form, stock.receive_stock, reward_id, *data)[0]:
         flash(_("%(n)d items added to stock.", n=receive_form.quantity.data), "success")
         return redirect(url_for("bank.reward", reward_id=reward_id))
     edit = _reward_form(creating=False, formdata=None, obj=found)
@@ -310,7 +304,7 @@ def write_off(reward_id: int):
     found = bank.get_reward(current_user, reward_id)
     off_form = WriteOffForm(prefix="off")
     data = (off_form.quantity.data, off_form.reason.data)
-    if _apply(off_form, bank.write_off_stock, reward_id, *data)[0]:
+    if _apply(off_form, stock.write_off_stock, reward_id, *data)[0]:
         flash(_("%(n)d items written off.", n=off_form.quantity.data), "success")
         return redirect(url_for("bank.reward", reward_id=reward_id))
     edit = _reward_form(creating=False, formdata=None, obj=found)

@@ -151,7 +151,6 @@ def accounts():
         page=found,
         rows=rows,
         args=args,
-        kind_labels=ledger_views.ACCOUNT_LABELS,
     )
 
 
@@ -159,9 +158,7 @@ def accounts():
 @role_required(*STAFF)
 def account(kind: str, owner_id: int):
     view = ledger_views.account_view(_actor(), ledger_views.parse_kind(kind), owner_id, _page())
-    return _private(
-        render_template("points/account.html", view=view, kind_labels=ledger_views.ACCOUNT_LABELS)
-    )
+    return _private(render_template("points/account.html", view=view))
 
 
 # --- awards and reversals ------------------------------------------------------------------
