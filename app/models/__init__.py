@@ -46,6 +46,7 @@ from app.models.household import (
     Sex,
     WorkCapacity,
 )
+from app.models.jobs import HonourRoll, JobOutcome, JobRun
 from app.models.ledger import (
     AccountKind,
     LedgerAccount,
@@ -77,6 +78,9 @@ from app.models.team import Team, TeamMembership
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "HonourRoll",
+    "JobOutcome",
+    "JobRun",
     "MovementKind",
     "Partner",
     "PartnerKind",

@@ -64,6 +64,8 @@ class Task(db.Model):
     urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency), default=Urgency.NORMAL)
     status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), default=TaskStatus.OPEN)
     flagged: Mapped[bool] = mapped_column(default=False)  # a low rating or complaint to look into
+    # Who has been told it is still unclaimed: 0 nobody, 1 the grid worker, 2 the community worker.
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -138,6 +140,7 @@ class Claim(db.Model):
     # confirming clears it in the same conditional UPDATE.
     confirm_nonce: Mapped[str | None] = mapped_column(sa.String(32))
     confirm_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the reminder before the visit
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_via: Mapped[ConfirmedVia | None] = mapped_column(enum_column(ConfirmedVia))
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
@@ -211,6 +214,8 @@ class NotificationKind(enum.Enum):
     REMINDER = "reminder"  # a visit starts soon
     POINTS_REVERSED = "points_reversed"  # a visit's points were taken back, with the reason
     VOUCHER_CLOSED = "voucher_closed"  # a voucher expired or was cancelled: points returned
+    TASK_ESCALATED = "task_escalated"  # to staff: a task is still unclaimed close to its start
+    REVIEWS_DUE = "reviews_due"  # to a grid worker: reviews due this week and overdue
 
 
 class Notification(db.Model):
