@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.bank import bp as bank_bp
     from app.blueprints.board import bp as board_bp
     from app.blueprints.help import bp as help_bp
+    from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.matching import bp as matching_bp
     from app.blueprints.me import bp as me_bp
     from app.blueprints.me import feed_bp as calendar_feed_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bank_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(points_bp)
+    app.register_blueprint(jobs_bp)
     register_api(app)
 
 

@@ -1,14 +1,23 @@
 """Flask CLI commands (`flask --app wsgi …`); each calls a service."""
 
+import logging
 import os
 import re
+import signal
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
+from app import clock, jobs
+from app.extensions import db
+from app.models import JobOutcome
 from app.services import accounts, credit_export, demo, ledger
 from app.services.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def register_cli(app: Flask) -> None:
@@ -16,6 +25,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(ledger_check_command)
     app.cli.add_command(points_export_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(run_job_command)
+    app.cli.add_command(jobs_command)
 
 
 @click.command("seed-demo")
@@ -90,3 +102,103 @@ def points_export_command(month: tuple[int, int], fmt: str, output: str | None) 
         click.echo(f"Wrote {len(data)} bytes to {output}.", err=True)
     else:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are (the BOM included)
+
+
+# --- periodic jobs (app/jobs.py) -------------------------------------------------------------
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    # Unwinds BlockingScheduler.start() like Ctrl-C does, so the same clean shutdown follows.
+    raise SystemExit(0)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the periodic jobs in the foreground: one such process beside the web workers.
+
+    Catches up first: each job whose latest due time passed while no
+    scheduler ran runs once. Ctrl-C or SIGTERM stops it after the jobs
+    running at that moment finish.
+    """
+    for run in jobs.catch_up():
+        click.echo(f"Caught up {run.job} ({run.period}): {run.outcome.value}")
+    db.session.remove()  # hold no connection while waiting; each run opens its own
+    scheduler = jobs.build_scheduler(current_app._get_current_object())
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        logger.info("scheduler starting with %d jobs", len(jobs.JOBS))
+        click.echo(f"Scheduler running {len(jobs.JOBS)} jobs (Asia/Shanghai time); Ctrl-C stops it.")
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        logger.info("scheduler stopping: waiting for running jobs")
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        signal.signal(signal.SIGTERM, previous)
+    logger.info("scheduler stopped")
+    click.echo("Scheduler stopped.")
+
+
+def _moment(_ctx, _param, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("give a moment such as 2026-11-23T10:00+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.LOCAL_TZ)  # people here mean Beijing time
+    return moment.astimezone(UTC)
+
+
+@click.command("run-job")
+@click.argument("name")
+@click.option(
+    "--at",
+    callback=_moment,
+    help="Run as at this moment, e.g. 2026-11-23T10:00+08:00 (no offset: Asia/Shanghai). Default: now.",
+)
+@with_appcontext
+def run_job_command(name: str, at: datetime | None) -> None:
+    """Run one periodic job for the period containing now (or --at), once, like the scheduler.
+
+    Exits 1 if the job failed; 0 if it ran or had already run for that period.
+    """
+    if name not in jobs.JOBS:
+        raise click.BadParameter(f"no such job; one of: {', '.join(jobs.JOBS)}", param_hint="NAME")
+    moment = at or clock.now()
+    period = jobs.JOBS[name].schedule.period(moment)
+    run = jobs.run_job(name, moment)
+    if run is None:
+        earlier = jobs.find_run(name, period)
+        outcome = earlier.outcome.value if earlier else "unknown"
+        click.echo(f"{name} ({period}): already ran ({outcome}); not run again.")
+    elif run.outcome is JobOutcome.FAILED:
+        click.echo(f"{name} ({period}): FAILED: {run.error}")
+        raise SystemExit(1)
+    else:
+        click.echo(f"{name} ({period}): ok: {run.summary or 'done'}")
+
+
+@click.command("jobs")
+@with_appcontext
+def jobs_command() -> None:
+    """List the periodic jobs with their schedule, last run, outcome and summary."""
+    with force_locale("en"):
+        for status in jobs.job_statuses():
+            late = "  LATE: is the scheduler running?" if status.late else ""
+            click.echo(f"{status.job.name}: {status.job.schedule.describe()}{late}")
+            last = status.last
+            if last is None:
+                click.echo("  last run: never")
+            else:
+                detail = last.error if last.outcome is JobOutcome.FAILED else last.summary
+                started = _local(last.started_at)
+                click.echo(f"  last run: {started} ({last.period}) {last.outcome.value}: {detail}")
+            click.echo(f"  next due: {_local(status.next_due)}")

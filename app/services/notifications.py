@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -41,6 +41,8 @@ KIND_LABELS = {
     K.REMINDER: _l("Reminders before a visit"),
     K.POINTS_REVERSED: _l("Points of my visit are taken back"),
     K.VOUCHER_CLOSED: _l("A voucher of mine expires or is cancelled"),
+    K.TASK_ESCALATED: _l("A task in my area is still unclaimed shortly before it starts"),
+    K.REVIEWS_DUE: _l("Each Monday: the household reviews due this week and overdue"),
 }
 # Who receives which kinds: volunteers the first group, task creators (staff) the second.
 VOLUNTEER_KINDS = (
@@ -53,7 +55,7 @@ VOLUNTEER_KINDS = (
     K.POINTS_REVERSED,
     K.VOUCHER_CLOSED,
 )
-STAFF_KINDS = (K.TASK_CLAIMED, K.TASK_UNCLAIMED, K.VISIT_FLAGGED)
+STAFF_KINDS = (K.TASK_CLAIMED, K.TASK_UNCLAIMED, K.VISIT_FLAGGED, K.TASK_ESCALATED, K.REVIEWS_DUE)
 
 
 def wants(user_id: int, kind: NotificationKind) -> bool:
@@ -132,6 +134,14 @@ def notification_text(notification: Notification, facts: dict | None = None) -> 
         )
     if kind is K.TASK_CANCELLED:
         return _("The %(service)s visit on %(when)s was cancelled. Reason: %(reason)s", **words)
+    if kind is K.SLOT_OFFERED and params.get("started"):
+        return _(
+            "A place came free on the %(service)s visit on %(when)s, which has already begun. You were on "
+            "the waiting list, so the place is yours if you can still go; if you cannot, it is given back "
+            "after %(minutes)d minutes and does not count against you.",
+            minutes=_count(params.get("minutes")) or 30,
+            **words,
+        )
     if kind is K.SLOT_OFFERED:
         return _(
             "A place came free on the %(service)s visit on %(when)s. You were on the waiting list, "
@@ -182,7 +192,35 @@ def notification_text(notification: Notification, facts: dict | None = None) -> 
         )
     if kind is K.REMINDER:
         return _("Reminder: your %(service)s visit starts on %(when)s.", **words)
+    if kind is K.TASK_ESCALATED:
+        return _escalation_text(params, words)
+    if kind is K.REVIEWS_DUE:
+        return _(
+            "Reviews: %(due)d due this week, %(overdue)d overdue. Open the list of reviews due.",
+            due=_count(params.get("due")) or 0,
+            overdue=_count(params.get("overdue")) or 0,
+        )
     return str(KIND_LABELS.get(kind, kind.value))
+
+
+def _escalation_text(params: dict, words: dict) -> str:
+    """A task still unclaimed close to its start: level 1 to the grid worker, 2 to the community worker."""
+    free = _count(params.get("free")) or 0
+    if params.get("level") == 2:
+        return ngettext(
+            "Urgent: the %(service)s visit on %(when)s starts soon and still has %(num)d free "
+            "place. Find a volunteer or change the time.",
+            "Urgent: the %(service)s visit on %(when)s starts soon and still has %(num)d free "
+            "places. Find a volunteer or change the time.",
+            free,
+            **words,
+        )
+    return ngettext(
+        "The %(service)s visit on %(when)s still has %(num)d free place. Find a volunteer or change the time.",
+        "The %(service)s visit on %(when)s still has %(num)d free places. Find a volunteer or change the time.",
+        free,
+        **words,
+    )
 
 
 def _count(value) -> int | None:

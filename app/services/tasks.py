@@ -360,11 +360,12 @@ def _place_claim(volunteer, task: Task) -> Claim:
     if claim is None:
         claim = Claim(task_id=task.id, volunteer_id=volunteer.id)
         db.session.add(claim)
-    claim.status, claim.claimed_at, claim.released_at, claim.release_reason = (
+    claim.status, claim.claimed_at, claim.released_at, claim.release_reason, claim.reminded_at = (
         ClaimStatus.ACTIVE,
         clock.now(),
         None,
         "",
+        None,  # claimed again: remind again
     )
     db.session.execute(
         sa.delete(WaitlistEntry).where(

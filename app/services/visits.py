@@ -236,7 +236,13 @@ def check_in(volunteer, task_id: int, door_token: str) -> Claim:
     claim = _own_claim(volunteer, task_id)
     if claim.status is not ClaimStatus.ACTIVE:
         raise Conflict(_l("You have already checked in."), code="already_checked_in")
-    task = _at_the_door(claim, door_token)
+    task = _at_the_door(claim, door_token)  # locks the task: the no-show release waits for us, or we see it
+    db.session.refresh(claim)
+    if claim.status is not ClaimStatus.ACTIVE:
+        raise Conflict(
+            _l("Your place on this visit was given back. Ask the grid worker if you can still come."),
+            code="claim_released",
+        )
     now = clock.now()
     if now < task.starts_at - EARLY_CHECK_IN:
         raise Conflict(
