@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint translations venv clean
+.PHONY: run test lint translations venv clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(VENV)/.installed-dev translations lint
+test: $(VENV)/.installed-dev translations lint browser
 	$(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL: $$TEST_DATABASE_URL"; \
@@ -41,6 +41,22 @@ test: $(VENV)/.installed-dev translations lint
 	else \
 		echo "== TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
 	fi
+
+# What the browser tests need: Debian's Chromium with CJK fonts (apt, as root or
+# through passwordless sudo) and axe-core (npm, pinned in tests/e2e/package-lock.json).
+# Where Chromium cannot be installed the browser tests are skipped, loudly.
+E2E := tests/e2e
+browser: $(E2E)/node_modules/axe-core/axe.min.js
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+		echo "== installing chromium and fonts-noto-cjk for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk >/dev/null \
+		|| { $$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk >/dev/null; } \
+		|| echo "!!! could not install Chromium: the browser tests will be SKIPPED"; \
+	fi
+
+$(E2E)/node_modules/axe-core/axe.min.js: $(E2E)/package.json $(E2E)/package-lock.json
+	cd $(E2E) && npm ci --no-audit --no-fund --silent || echo "!!! could not install axe-core: the browser tests will be SKIPPED"
 
 # Refresh the message catalogues after changing user-facing strings.
 messages: $(VENV)/.installed
