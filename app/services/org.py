@@ -24,7 +24,8 @@ def grid_choices() -> dict[str, list[tuple[int, str]]]:
     for street in org_tree():
         for community in street.communities:
             label = f"{street.name} · {community.name}"
-            groups[label] = [(grid.id, grid.name) for grid in community.grids]
+            # The community in each option too: a closed select shows only the option.
+            groups[label] = [(grid.id, f"{community.name} · {grid.name}") for grid in community.grids]
     return groups
 
 

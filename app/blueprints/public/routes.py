@@ -1,9 +1,19 @@
-"""Home, language switch and /healthz."""
+"""Home, language switch, large-text switch and /healthz."""
 
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from app.blueprints.public import bp
@@ -24,6 +34,41 @@ def set_language(code: str):
         abort(404)
     session["lang"] = code
     return redirect(_same_site(request.form.get("next")) or url_for("public.index"))
+
+
+# The large-text switch (适老化): a long-lived cookie rather than the session,
+# so that it survives logging out and a closed browser on a shared phone.
+LARGE_TEXT_COOKIE = "large_text"
+LARGE_TEXT_MAX_AGE = 365 * 24 * 3600
+TEXT_SIZES = ("normal", "large")
+
+
+@bp.post("/text-size/<size>")
+def set_text_size(size: str):
+    """Turn large text on or off for this browser and go back to the page."""
+    if size not in TEXT_SIZES:
+        abort(404)
+    response = redirect(_same_site(request.form.get("next")) or url_for("public.index"))
+    secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
+    if size == "large":
+        response.set_cookie(
+            LARGE_TEXT_COOKIE,
+            "1",
+            max_age=LARGE_TEXT_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=secure,
+        )
+    else:
+        response.delete_cookie(LARGE_TEXT_COOKIE, httponly=True, samesite="Lax", secure=secure)
+    return response
+
+
+@bp.app_context_processor
+def text_size():
+    """`large_text` for base.html, which puts the class `large-text` on <html>."""
+    on = has_request_context() and request.cookies.get(LARGE_TEXT_COOKIE) == "1"
+    return {"large_text": on}
 
 
 def _same_site(target: str | None) -> str | None:

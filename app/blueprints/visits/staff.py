@@ -65,7 +65,7 @@ def change_door_card(household_id: int, change: str):
             flash(str(error.message), "error")
         else:
             message = (
-                _("A new door card was issued; the old one no longer works.")
+                _("The door card was issued. Any earlier card no longer works.")
                 if change == "issue"
                 else _("The door card was revoked.")
             )

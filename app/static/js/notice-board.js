@@ -153,6 +153,13 @@
   }
 
   show(0);
+  // Fade between slides only from the second frame on: the first slide
+  // appears at once instead of every slide fading out over it (no flash).
+  window.requestAnimationFrame(function () {
+    window.requestAnimationFrame(function () {
+      document.documentElement.className += " ready";
+    });
+  });
   window.setInterval(next, rotateMs);
   window.setInterval(refresh, refreshMs);
 })();
