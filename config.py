@@ -30,8 +30,14 @@ class Config:
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    # Statement parameters hold ID numbers, phones and incomes: keep them out of
+    # SQL logs and of database error messages, which end up in logs too.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # the ledger import's limit; larger requests answer 413
+    # Who may show the notice-board display (/board/<id>) in a frame: the CSP
+    # frame-ancestors sources, space-separated (e.g. "'self' https://screen.example").
+    # Every other page refuses framing. Env var BOARD_FRAME_ANCESTORS overrides it.
+    BOARD_FRAME_ANCESTORS = "*"
 
     API_TITLE = "邻里互助 API"
     API_VERSION = "v1"
@@ -96,6 +102,8 @@ def load_config(env: str | None = None) -> dict:
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or _dev_secret_key()
         settings["DATA_KEY"] = environ.get("DATA_KEY") or "dev-data-key-not-for-production"
         settings["RATELIMIT_ENABLED"] = environ.get("RATELIMIT_ENABLED", "1") != "0"
+    if environ.get("BOARD_FRAME_ANCESTORS"):
+        settings["BOARD_FRAME_ANCESTORS"] = environ["BOARD_FRAME_ANCESTORS"]
     settings["REDIS_URL"] = environ.get("REDIS_URL")
     settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
     settings["RATELIMIT_HEADERS_ENABLED"] = True

@@ -30,7 +30,7 @@ def make_tree(name: str = "测试") -> dict[str, object]:
     return {"street": street, "community": community, "grids": grids}
 
 
-def make_user(role: Role, password: str = "password123", **unit) -> object:
+def make_user(role: Role, password: str = "test-pass-8642", **unit) -> object:
     """A user with one role in an org unit (street_id=, community_id= or grid_id=); committed."""
     user = create_user(f"测试{role.value}", next_phone(), password, [role], **unit)
     db.session.commit()

@@ -95,6 +95,10 @@ class User(db.Model):
     show_full_name: Mapped[bool] = mapped_column(default=False)
     # Secret in the URL of the volunteer's calendar feed (iCalendar); None: no feed.
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Consecutive failed logins and the lock they earned; per account, so
+    # spreading guesses over many addresses does not help (services.accounts).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("street.id"), index=True)

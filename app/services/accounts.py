@@ -1,28 +1,40 @@
 """Accounts: registration, login, passwords, profiles and API tokens."""
 
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import clock
 from app.auth_scope import unscoped_get
 from app.extensions import db
 from app.models import FreeTime, Grid, Role, Skill, User, UserRole, VolunteerFreeTime
-from app.services.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from app.models.types import UTCDateTime
+from app.services.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthorized
+from app.services.passwords import PASSWORD_MAX_LENGTH as PASSWORD_MAX_LENGTH
+from app.services.passwords import PASSWORD_MIN_LENGTH as PASSWORD_MIN_LENGTH
+from app.services.passwords import check_password
 
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # A household's contact: a mobile, or a landline with its area code (010-12345678).
 CONTACT_PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
-PASSWORD_MIN_LENGTH = 8
-# Per client address (Flask-Limiter); lockout per phone comes with hardening.
+# Per client address (Flask-Limiter); the lockout below is per account.
 LOGIN_LIMIT = "10 per minute; 100 per day"
 REGISTER_LIMIT = "5 per hour; 20 per day"
 TOKEN_SALT = "api-token"
+# Consecutive failed logins before the first lock, its length, and the longest
+# lock: each further failure doubles it (1, 2, 4 … 60 minutes).
+LOCKOUT_AFTER = 5
+LOCKOUT_FIRST = timedelta(minutes=1)
+LOCKOUT_LONGEST = timedelta(minutes=60)
 
 # Roles and the org level their unit sits at.
 UNIT_LEVEL = {
@@ -76,17 +88,6 @@ def check_contact_phone(phone: str, field: str = "phone") -> str:
     return phone
 
 
-def check_password(password: str) -> str:
-    """The password, or InvalidInput(code="weak_password")."""
-    if len(password or "") < PASSWORD_MIN_LENGTH:
-        raise InvalidInput(
-            _l("The password must be at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
-            code="weak_password",
-            field="password",
-        )
-    return password
-
-
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
@@ -128,7 +129,7 @@ def register_volunteer(profile: VolunteerProfile, phone: str, password: str) -> 
     """
     name = _check_name(profile.name)
     phone = check_phone(phone)
-    check_password(password)
+    check_password(password, phone)
     grid, skills, free_times = _load_profile_parts(profile)
     if find_by_phone(phone) is not None:
         raise _phone_taken()
@@ -170,17 +171,110 @@ def update_volunteer_profile(user: User, profile: VolunteerProfile, show_full_na
     return user
 
 
+class AccountLocked(DomainError):
+    """Too many wrong passwords in a row: the account refuses every login for a while."""
+
+    status = 429
+    code = "account_locked"
+
+    def __init__(self, until: datetime):
+        self.until = until
+        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
+        super().__init__(
+            lazy_ngettext(
+                "Too many wrong passwords: this account is locked. Try again in %(num)d minute.",
+                "Too many wrong passwords: this account is locked. Try again in %(num)d minutes.",
+                minutes,
+            )
+        )
+
+
+def lock_duration(failures: int) -> timedelta | None:
+    """How long the `failures`-th consecutive failed login locks the account, or None."""
+    if failures < LOCKOUT_AFTER:
+        return None
+    doublings = min(failures - LOCKOUT_AFTER, 30)  # past the cap anyway; keeps timedelta in range
+    return min(LOCKOUT_FIRST * 2**doublings, LOCKOUT_LONGEST)
+
+
 def authenticate(phone: str, password: str) -> User:
-    """The active user with this phone and password, or Unauthorized.
+    """The active user with this phone and password; commits the failure count.
 
     Unknown phone and wrong password answer alike, so the form cannot be used
-    to find out who is registered; the hash is checked either way.
+    to find out who is registered; the hash is checked either way, and an
+    unknown phone writes nothing. The 5th failure in a row and each later one
+    lock the account (lock_duration); while locked even the right password is
+    refused with AccountLocked, and a successful login resets the count.
+    Raises Unauthorized(code="bad_credentials") and AccountLocked (429).
     """
-    user = find_by_phone((phone or "").strip())
+    stmt = sa.select(User).where(User.phone == (phone or "").strip())
+    user = db.session.scalar(stmt.execution_options(populate_existing=True))
+    now = clock.now()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(user.locked_until)
     stored = user.password_hash if user else _dummy_hash()
-    if not check_password_hash(stored, password or "") or user is None or not user.active:
-        raise Unauthorized(_l("Wrong phone number or password."), code="bad_credentials")
+    if not check_password_hash(stored, password or ""):
+        locked_until = _record_failure(user.id, now) if user is not None else None
+        if locked_until is not None and locked_until > now:
+            raise AccountLocked(locked_until)
+        raise _bad_credentials()
+    if user is None or not user.active:
+        raise _bad_credentials()
+    if user.failed_logins or user.locked_until is not None:
+        _reset_failures(user.id, now)
     return user
+
+
+def _bad_credentials() -> Unauthorized:
+    return Unauthorized(_l("Wrong phone number or password."), code="bad_credentials")
+
+
+def _not_locked(now: datetime):
+    return sa.or_(User.locked_until.is_(None), User.locked_until <= now)
+
+
+def _record_failure(user_id: int, now: datetime) -> datetime | None:
+    """Count a failed login and lock the account if it has earned it; commit.
+
+    One conditional UPDATE, so concurrent failures are each counted (no lost
+    update) and a failure that arrives after another locked the account is
+    not counted again. Returns the account's lock, if any.
+    """
+    failures = User.failed_logins + 1
+    steps, n = [], LOCKOUT_AFTER
+    while lock_duration(n) < LOCKOUT_LONGEST:
+        steps.append((failures == n, sa.literal(now + lock_duration(n), UTCDateTime)))
+        n += 1
+    lock = sa.case(
+        (failures < LOCKOUT_AFTER, sa.null()),
+        *steps,
+        else_=sa.literal(now + LOCKOUT_LONGEST, UTCDateTime),
+    )
+    stmt = (
+        sa.update(User)
+        .where(User.id == user_id, _not_locked(now))
+        .values(failed_logins=failures, locked_until=lock)
+        .returning(User.locked_until)
+    )
+    row = db.session.execute(stmt, execution_options={"synchronize_session": False}).first()
+    db.session.commit()
+    return row.locked_until if row is not None else _lock_of(user_id)
+
+
+def _reset_failures(user_id: int, now: datetime) -> None:
+    """Clear the failure count after a good login; commit. AccountLocked if a
+    concurrent failure locked the account in the meantime."""
+    stmt = sa.update(User).where(User.id == user_id, _not_locked(now))
+    result = db.session.execute(
+        stmt.values(failed_logins=0, locked_until=None), execution_options={"synchronize_session": False}
+    )
+    db.session.commit()
+    if result.rowcount != 1 and (lock := _lock_of(user_id)) is not None:
+        raise AccountLocked(lock)
+
+
+def _lock_of(user_id: int) -> datetime | None:
+    return db.session.scalar(sa.select(User.locked_until).where(User.id == user_id))
 
 
 _DUMMY: dict[str, str] = {}
@@ -202,7 +296,7 @@ def change_password(user: User, current: str, new: str) -> User:
         raise InvalidInput(
             _l("The current password is wrong."), code="bad_credentials", field="current_password"
         )
-    check_password(new)
+    check_password(new, user.phone, field="new_password")
     user.password_hash = hash_password(new)
     user.auth_epoch += 1
     db.session.commit()
@@ -222,7 +316,7 @@ def create_user(
 ) -> User:
     """Create a user with roles and an org unit (for staff set-up and the CLI); flush only."""
     phone = check_phone(phone)
-    check_password(password)
+    check_password(password, phone)
     if find_by_phone(phone) is not None:
         raise _phone_taken()
     user = User(

@@ -51,9 +51,11 @@ Importing
     "export ledger" entry.
 
 Uploads
-    At most 5 MB, 5 000 data rows and 50 MB unzipped. The zip directory is
-    checked before openpyxl opens the file, which is enough against zip
-    bombs: zipfile never inflates a member beyond its declared size.
+    At most 5 MB, 5 000 data rows and 50 MB unzipped, no large part packed
+    over 100:1, and an OOXML workbook by its content, not its name
+    (services/xlsx_package.py). The zip directory is checked before openpyxl
+    opens the file, which is enough against zip bombs: zipfile never
+    inflates a member beyond its declared size.
 """
 
 from dataclasses import dataclass, field

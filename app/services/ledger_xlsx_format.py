@@ -1,7 +1,6 @@
 """The ledger workbook's file format: columns, upload limits, reading and parsing cells, writing sheets."""
 
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
@@ -17,10 +16,9 @@ from app.labels import label
 from app.models import RegisterType, Relation, Schooling, Sex, WorkCapacity
 from app.services.errors import DomainError, InvalidInput
 from app.services.idcard import normalise
+from app.services.xlsx_package import check_xlsx_package
+from app.services.xlsx_package import not_xlsx as _not_xlsx
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
-MAX_ZIP_MEMBERS = 1000
 MAX_ROWS = 5000
 MAX_SCANNED_ROWS = 50_000  # blank rows included
 MAX_COLUMNS = 100
@@ -150,7 +148,7 @@ def read_rows(file_bytes: bytes) -> list[tuple[int, dict]]:
 
     Raises InvalidInput when the upload is not a workbook this import can read.
     """
-    _check_package(file_bytes)
+    check_xlsx_package(file_bytes)  # by content, before openpyxl inflates anything
     try:
         workbook = openpyxl.load_workbook(BytesIO(file_bytes), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds on damaged or foreign files
@@ -182,32 +180,6 @@ def read_rows(file_bytes: bytes) -> list[tuple[int, dict]]:
     if not rows:
         raise InvalidInput(_l("The file has no rows below the headers."), code="empty_file", field="file")
     return rows
-
-
-def _check_package(file_bytes: bytes) -> None:
-    if len(file_bytes) > MAX_FILE_BYTES:
-        raise InvalidInput(_l("The file is larger than 5 MB."), code="file_too_large", field="file")
-    if not file_bytes.startswith(b"PK\x03\x04"):
-        raise _not_xlsx()
-    try:
-        with zipfile.ZipFile(BytesIO(file_bytes)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as error:
-        raise _not_xlsx() from error
-    if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
-        raise InvalidInput(
-            _l("The workbook unpacks to more than 50 MB; this is not a ledger file."),
-            code="file_too_large",
-            field="file",
-        )
-
-
-def _not_xlsx() -> InvalidInput:
-    return InvalidInput(
-        _l("This is not an Excel workbook (.xlsx) that can be read. Save it as .xlsx and try again."),
-        code="not_xlsx",
-        field="file",
-    )
 
 
 def _too_many_rows() -> InvalidInput:

@@ -367,7 +367,7 @@ def test_volunteer_of_another_community_gets_404(app, client, api_token, org, po
     with app.app_context():
         stranger = make_user(Role.VOLUNTEER, grid_id=org["other"])
         phone = stranger.phone
-    headers = api_token(phone, "password123")
+    headers = api_token(phone, "test-pass-8642")
     task_id = posted["id"]
     missing = client.get(f"{BASE}/2147483000", headers=headers)
     assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"

@@ -16,7 +16,7 @@ from tests.factories import make_user, user_by_phone
 from tests.services.test_bank import fund, partner_user, reward, shop, volunteer, worker
 from tests.services.test_visits import decode_qr
 
-OTHER_PASSWORD = "password123"
+OTHER_PASSWORD = "test-pass-8642"
 
 
 def login(client, phone, password=DEMO.password):

@@ -18,7 +18,7 @@ from app.services import teams
 from tests.factories import make_tree, make_user
 from tests.services.test_honour import at_time, award
 
-PASSWORD = "password123"
+PASSWORD = "test-pass-8642"
 
 
 def community_one_grid() -> Grid:

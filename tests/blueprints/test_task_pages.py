@@ -232,7 +232,7 @@ def test_other_grids_and_communities_get_404(app, client, auth):
         grid = db.session.scalar(sa.select(Grid.id).join(Community).where(Community.name == "和谐社区"))
         outsider = make_user(Role.VOLUNTEER, grid_id=grid)
         phone = outsider.phone
-    auth.login(phone, "password123")
+    auth.login(phone, "test-pass-8642")
     assert client.get(f"/tasks/{task_id}").status_code == 404
     assert client.post(f"/tasks/{task_id}/claim").status_code == 404
     assert f"/tasks/{task_id}" not in client.get("/tasks/").get_data(as_text=True)

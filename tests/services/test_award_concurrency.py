@@ -45,7 +45,7 @@ def checked_out_visit(_app):
     with _app.app_context(), _app.test_request_context():
         worker = find_by_phone(DEMO.grid_worker)
         volunteer = create_user(
-            "并发志愿者", "17700009999", "password123", [Role.VOLUNTEER], grid_id=worker.grid_id
+            "并发志愿者", "17700009999", "test-pass-8642", [Role.VOLUNTEER], grid_id=worker.grid_id
         )
         db.session.commit()
         household_id = db.session.scalar(

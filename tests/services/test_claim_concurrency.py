@@ -44,7 +44,7 @@ def race(_app):
         )
         volunteer_ids = [
             create_user(
-                f"抢单{i}", f"1770000{i:04d}", "password123", [Role.VOLUNTEER], grid_id=worker.grid_id
+                f"抢单{i}", f"1770000{i:04d}", "test-pass-8642", [Role.VOLUNTEER], grid_id=worker.grid_id
             ).id
             for i in range(THREADS)
         ]

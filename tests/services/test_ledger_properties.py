@@ -75,7 +75,7 @@ class LedgerMachine(RuleBasedStateMachine):
             create_user(
                 f"属性{i}",
                 str(next(_phones)),
-                "password123",
+                "test-pass-8642",
                 [Role.VOLUNTEER],
                 grid_id=self.grid_worker.grid_id,
             )

@@ -61,7 +61,7 @@ def race(_app):
             )
         }
         volunteer_ids = [
-            create_user(f"抢兑{i}", f"1760000{i:04d}", "password123", [Role.VOLUNTEER], grid_id=grid_id).id
+            create_user(f"抢兑{i}", f"1760000{i:04d}", "test-pass-8642", [Role.VOLUNTEER], grid_id=grid_id).id
             for i in range(THREADS)
         ]
         db.session.commit()

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from app.blueprints.api.schemas import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
 from app.blueprints.api.serializers import user_brief
-from app.extensions import limiter
+from app.extensions import ErrorBody, limiter
 from app.services import accounts
 from app.services.accounts import LOGIN_LIMIT, REGISTER_LIMIT
 
@@ -16,8 +16,13 @@ blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Tokens an
 @limiter.limit(LOGIN_LIMIT)
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
-@blp.alt_response(401, description="Wrong phone number or password")
-@blp.alt_response(429, description="Too many attempts from this address")
+@blp.alt_response(401, schema=ErrorBody, description="bad_credentials: wrong phone number or password")
+@blp.alt_response(
+    429,
+    schema=ErrorBody,
+    description="account_locked: too many wrong passwords for this phone, the message says when to "
+    "try again; too_many_requests: too many attempts from this address",
+)
 def issue_token(body):
     """Exchange a phone number and password for a bearer token."""
     user = accounts.authenticate(body["phone"], body["password"])
