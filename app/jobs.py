@@ -11,6 +11,7 @@ web workers never do.
 
 import importlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,7 @@ RECENT_RUNS = 50
 # --- schedules ----------------------------------------------------------------------------
 
 
-class Schedule:
+class Schedule(ABC):
     """When a job falls due, in Asia/Shanghai time.
 
     A due period runs from one due moment to the next; its key names it.
@@ -48,20 +49,23 @@ class Schedule:
 
     misfire_grace_time: int  # seconds a late firing may still run
 
-    def trigger(self) -> CronTrigger:
-        raise NotImplementedError
+    @abstractmethod
+    def trigger(self) -> CronTrigger: ...
 
+    @abstractmethod
     def latest_due(self, now: datetime) -> datetime:
         """The latest due moment at or before `now`, aware UTC."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def key(self, due: datetime) -> str:
         """The key of the period starting at the due moment `due`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def describe(self) -> str:
         """The schedule in words, translatable."""
-        raise NotImplementedError
+        ...
 
     def period(self, now: datetime) -> str:
         return self.key(self.latest_due(now))

@@ -101,3 +101,38 @@ def purge_ledger(transaction_ids) -> None:
         sa.update(LedgerTransaction).where(LedgerTransaction.id.in_(ids)).values(reverses_id=None)
     )
     db.session.execute(sa.delete(LedgerTransaction).where(LedgerTransaction.id.in_(ids)))
+
+
+def at_once(app, calls) -> list[str]:
+    """Run each call in its own thread, app context and database session, all
+    released together; the sorted answers: what a call returns, or the code
+    of the DomainError it raises. For races that need real commits."""
+    import threading
+
+    from app.extensions import db
+    from app.services.errors import DomainError
+
+    start = threading.Barrier(len(calls))
+    answers: list[str] = []
+    guard = threading.Lock()
+
+    def run(call) -> None:
+        with app.app_context(), app.test_request_context():
+            db.session.rollback()  # hold no transaction (on SQLite: no write lock) while waiting
+            start.wait()
+            try:
+                answer = call()
+            except DomainError as error:
+                answer = error.code
+            finally:
+                db.session.remove()
+        with guard:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == len(calls), "a racing thread did not finish"
+    return sorted(answers)

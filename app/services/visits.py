@@ -27,7 +27,6 @@ from app.models import (
     DoorCard,
     Household,
     HouseholdStatus,
-    LedgerEntry,
     NotificationKind,
     Role,
     Task,
@@ -455,12 +454,7 @@ def _after_confirmation(claim_id: int, actor=None) -> Claim:
     if task.status is TaskStatus.AWAITING_CONFIRMATION and all(s is ClaimStatus.CONFIRMED for s in statuses):
         transition(task, TaskStatus.VERIFIED, actor, claim.confirmed_via.value)
     award = points.award_visit(claim.id)
-    earned = sum(
-        e.amount
-        for e in db.session.scalars(sa.select(LedgerEntry).where(LedgerEntry.transaction_id == award.id))
-        if e.amount > 0
-    )
-    notify(claim.volunteer_id, NotificationKind.VISIT_CONFIRMED, task.id, points=earned)
+    notify(claim.volunteer_id, NotificationKind.VISIT_CONFIRMED, task.id, points=award.details["points"])
     return claim
 
 

@@ -7,7 +7,6 @@ did not. The threads need to see each other's commits, so this runs outside
 the rolled-back test transaction and removes what it made.
 """
 
-import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -31,9 +30,8 @@ from app.models import (
 )
 from app.services import ledger, points, tasks, visits
 from app.services.accounts import create_user, find_by_phone
-from app.services.errors import DomainError
 from tests.conftest import DEMO
-from tests.factories import purge_ledger
+from tests.factories import at_once, purge_ledger
 
 THREADS = 20
 
@@ -99,29 +97,12 @@ def checked_out_visit(_app):
 
 def test_twenty_confirmations_of_one_visit_pay_it_once(checked_out_visit):
     app, token, task_id, volunteer_id = checked_out_visit
-    start = threading.Barrier(THREADS)
-    answers: list[str] = []
-    guard = threading.Lock()
 
-    def confirm() -> None:
-        with app.app_context(), app.test_request_context():
-            db.session.rollback()
-            start.wait()
-            try:
-                visits.confirm_visit(token, 5, "谢谢")
-                answer = "confirmed"
-            except DomainError as error:
-                answer = error.code
-            finally:
-                db.session.remove()
-        with guard:
-            answers.append(answer)
+    def confirm() -> str:
+        visits.confirm_visit(token, 5, "谢谢")
+        return "confirmed"
 
-    threads = [threading.Thread(target=confirm) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = at_once(app, [confirm] * THREADS)
 
     assert sorted(answers) == ["confirmed"] + ["token_used"] * (THREADS - 1)
     with app.app_context():

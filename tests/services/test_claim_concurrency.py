@@ -7,7 +7,6 @@ conditional UPDATE in app/services/tasks.py exists for; on SQLite the
 writers are serialised by BEGIN IMMEDIATE and must give the same answer.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -28,8 +27,8 @@ from app.models import (
 )
 from app.services import tasks
 from app.services.accounts import create_user, find_by_phone
-from app.services.errors import Conflict
 from tests.conftest import DEMO
+from tests.factories import at_once
 
 THREADS = 50
 
@@ -75,30 +74,15 @@ def race(_app):
 
 def test_many_volunteers_claiming_one_slot_leave_exactly_one_claim(race):
     app, task_id, volunteer_ids = race
-    start = threading.Barrier(len(volunteer_ids))
-    answers: list[str] = []
-    lock = threading.Lock()
 
-    def claim(volunteer_id: int) -> None:
-        with app.app_context():
-            volunteer = db.session.get(User, volunteer_id)
-            db.session.rollback()  # hold no transaction (on SQLite: no write lock) while waiting
-            start.wait()  # everyone taps at once
-            try:
-                tasks.claim_task(volunteer, task_id)
-                answer = "claimed"
-            except Conflict as error:
-                answer = error.code
-            finally:
-                db.session.remove()
-        with lock:
-            answers.append(answer)
+    def claim(volunteer_id: int):
+        def call() -> str:
+            tasks.claim_task(db.session.get(User, volunteer_id), task_id)
+            return "claimed"
 
-    threads = [threading.Thread(target=claim, args=(v,)) for v in volunteer_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+        return call
+
+    answers = at_once(app, [claim(v) for v in volunteer_ids])
 
     assert sorted(answers) == ["claimed"] + ["task_full"] * (THREADS - 1)
     with app.app_context():

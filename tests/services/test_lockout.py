@@ -1,7 +1,6 @@
 """Login lockout per phone number: 5 failures in a row lock the account for
 1 minute, each further failure doubles it up to 60; a good login resets."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,9 +12,9 @@ from app.extensions import db as _db
 from app.models import Role, User
 from app.services import accounts
 from app.services.accounts import AccountLocked, authenticate, lock_duration
-from app.services.errors import DomainError, Unauthorized
+from app.services.errors import DomainError
 from tests.conftest import DEMO, count_rows
-from tests.factories import make_user
+from tests.factories import at_once, make_user
 
 PASSWORD = "test-pass-8642"  # make_user's
 WRONG = "not the password"
@@ -208,26 +207,12 @@ def target(_app):
 def test_concurrent_failures_are_all_counted(target):
     """No lost update: the count reaches exactly 5 and locks, whatever the interleaving."""
     app, user_id = target
-    start = threading.Barrier(THREADS)
-    codes: list[str] = []
-    lock = threading.Lock()
 
-    def guess() -> None:
-        with app.app_context():
-            start.wait()
-            try:
-                authenticate("17799990001", WRONG)
-            except (Unauthorized, AccountLocked) as error:
-                with lock:
-                    codes.append(error.code)
-            finally:
-                _db.session.remove()
+    def guess() -> str:
+        authenticate("17799990001", WRONG)
+        return "logged_in"
 
-    threads = [threading.Thread(target=guess) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    codes = at_once(app, [guess] * THREADS)
 
     assert sorted(codes) == ["account_locked"] * (THREADS - 4) + ["bad_credentials"] * 4
     with app.app_context():

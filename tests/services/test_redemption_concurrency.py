@@ -9,8 +9,6 @@ cleanup transaction. PostgreSQL only: on SQLite BEGIN IMMEDIATE serialises
 every writer, so there is no race to test.
 """
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -35,8 +33,8 @@ from app.models import (
 )
 from app.services import bank, ledger, stock, vouchers
 from app.services.accounts import create_user, find_by_phone
-from app.services.errors import Conflict
 from tests.conftest import DEMO
+from tests.factories import at_once
 
 THREADS = 16
 STOCK = 3
@@ -122,30 +120,15 @@ def _clean_up(partner_id, reward_id, volunteer_ids, books) -> None:
 
 def test_concurrent_redemptions_never_oversell(race):
     app, reward_id, volunteer_ids = race
-    start = threading.Barrier(len(volunteer_ids))
-    answers: list[str] = []
-    lock = threading.Lock()
 
-    def redeem(volunteer_id: int) -> None:
-        with app.app_context():
-            volunteer = db.session.get(User, volunteer_id)
-            db.session.rollback()  # hold no transaction while waiting for the others
-            start.wait()  # everyone taps at once
-            try:
-                vouchers.redeem(volunteer, reward_id)
-                answer = "redeemed"
-            except Conflict as error:
-                answer = error.code
-            finally:
-                db.session.remove()
-        with lock:
-            answers.append(answer)
+    def redeem(volunteer_id: int):
+        def call() -> str:
+            vouchers.redeem(db.session.get(User, volunteer_id), reward_id)
+            return "redeemed"
 
-    threads = [threading.Thread(target=redeem, args=(v,)) for v in volunteer_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+        return call
+
+    answers = at_once(app, [redeem(v) for v in volunteer_ids])
 
     assert sorted(answers) == ["out_of_stock"] * (THREADS - STOCK) + ["redeemed"] * STOCK
     with app.app_context():
