@@ -1,6 +1,6 @@
 """Count the SQL statements a block of code sends, for query budgets (no N+1).
 
-    with count_statements() as statements:
+    with count_statements(app) as statements:
         client.get("/tasks")
     assert len(statements) == 7, "\n".join(statements)
 
@@ -19,15 +19,18 @@ _BOOKKEEPING = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 @contextmanager
-def count_statements() -> Iterator[list[str]]:
-    """Yield a list that collects every statement run on the app's engine meanwhile."""
+def count_statements(app) -> Iterator[list[str]]:
+    """Yield a list that collects every statement run on `app`'s engine meanwhile.
+
+    No app context is held while counting, so test-client requests behave as usual."""
     statements: list[str] = []
 
     def collect(conn, cursor, statement, parameters, context, executemany):
         if not statement.lstrip().upper().startswith(_BOOKKEEPING):
             statements.append(statement)
 
-    engine = db.engine
+    with app.app_context():
+        engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", collect)
     try:
         yield statements
