@@ -101,6 +101,7 @@ def load_config(env: str | None = None) -> dict:
         )
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or _dev_secret_key()
         settings["DATA_KEY"] = environ.get("DATA_KEY") or "dev-data-key-not-for-production"
+        settings["DATA_KEY_OLD"] = environ.get("DATA_KEY_OLD") or None  # while rotating only
         settings["RATELIMIT_ENABLED"] = environ.get("RATELIMIT_ENABLED", "1") != "0"
     if environ.get("BOARD_FRAME_ANCESTORS"):
         settings["BOARD_FRAME_ANCESTORS"] = environ["BOARD_FRAME_ANCESTORS"]

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from app import clock, jobs
 from app.extensions import db
 from app.models import JobOutcome
-from app.services import accounts, credit_export, demo, ledger
+from app.services import accounts, credit_export, demo, key_rotation, ledger
 from app.services.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(run_job_command)
     app.cli.add_command(jobs_command)
+    app.cli.add_command(rotate_data_key_command)
 
 
 @click.command("seed-demo")
@@ -202,3 +203,19 @@ def jobs_command() -> None:
                 started = _local(last.started_at)
                 click.echo(f"  last run: {started} ({last.period}) {last.outcome.value}: {detail}")
             click.echo(f"  next due: {_local(status.next_due)}")
+
+
+@click.command("rotate-data-key")
+@with_appcontext
+def rotate_data_key_command() -> None:
+    """Rewrite every encrypted value under DATA_KEY; DATA_KEY_OLD holds the old key.
+
+    Stop the web processes first (README.md, "Security"); it is one transaction.
+    """
+    try:
+        report = key_rotation.rotate_data_key()
+    except (DomainError, ValueError) as error:
+        db.session.rollback()
+        raise click.ClickException(str(getattr(error, "message", error))) from None
+    click.echo(f"Rewrote {report.values} encrypted values and {report.indexes} blind indexes under DATA_KEY.")
+    click.echo("Now restart the web processes without DATA_KEY_OLD.")

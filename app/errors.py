@@ -38,7 +38,7 @@ def error_response(status: int, code: str, message: str, headers=None):
 
 
 def handle_domain_error(error: DomainError):
-    return error_response(error.status, error.code, str(error.message))
+    return error_response(error.status, error.code, str(error.message), error.headers or None)
 
 
 def handle_csrf_error(error: CSRFError):

@@ -179,7 +179,9 @@ class AccountLocked(DomainError):
 
     def __init__(self, until: datetime):
         self.until = until
-        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
+        seconds = max(1, math.ceil((until - clock.now()).total_seconds()))
+        self.headers = {"Retry-After": str(seconds)}
+        minutes = math.ceil(seconds / 60)
         super().__init__(
             lazy_ngettext(
                 "Too many wrong passwords: this account is locked. Try again in %(num)d minute.",

@@ -12,6 +12,7 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
     default_message = _l("The request cannot be carried out.")
+    headers: dict[str, str] = {}  # extra response headers, e.g. Retry-After
 
     def __init__(self, message=None, *, code: str | None = None, field: str | None = None):
         self.message = message if message is not None else self.default_message

@@ -169,7 +169,9 @@ def test_login_is_rate_limited_per_address(limited_app):
     wrong = {"phone": DEMO.volunteer, "password": "guess guess"}
     statuses = [client.post("/auth/login", data=wrong).status_code for _ in range(11)]
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
-    assert "尝试次数过多" in client.post("/auth/login", data=wrong).get_data(as_text=True)
+    refused = client.post("/auth/login", data=wrong)
+    assert "尝试次数过多" in refused.get_data(as_text=True)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     other = limited_app.test_client()
     response = other.post("/auth/login", data=wrong, environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert response.status_code == 200  # another address is not blocked
@@ -181,7 +183,9 @@ def test_api_token_is_rate_limited(limited_app):
     body = {"phone": "13999999999", "password": "guess guess"}
     statuses = [client.post("/api/v1/auth/token", json=body).status_code for _ in range(11)]
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
-    assert client.post("/api/v1/auth/token", json=body).get_json()["error"]["code"] == "too_many_requests"
+    refused = client.post("/api/v1/auth/token", json=body)
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60  # when to try again, in seconds
 
 
 def test_production_trusts_one_proxy_for_the_client_address(monkeypatch):

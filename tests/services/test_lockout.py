@@ -172,6 +172,7 @@ def test_the_api_answers_429_with_the_error_body(app, client, now):
     assert response.get_json() == {
         "error": {"code": "account_locked", "message": locked_message(app, now + timedelta(minutes=1))}
     }
+    assert response.headers["Retry-After"] == "60"  # seconds until the lock ends
     clock.freeze(now + timedelta(minutes=1))
     right = client.post("/api/v1/auth/token", json={"phone": DEMO.volunteer, "password": DEMO.password})
     assert right.status_code == 200 and right.get_json()["token"]
