@@ -7,13 +7,14 @@ from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.db_faults import RetryingFlask, register_database_fault_handling
 from app.security import register_security_headers
 from config import load_config
 
 
 def create_app(env: str | None = None, **overrides) -> Flask:
     """Build the app for APP_ENV (or `env`), with optional setting overrides."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = RetryingFlask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(env))
     app.config.update(overrides)
     app.json.ensure_ascii = False  # JSON is UTF-8 (CONTRACT.md): 王小明, not \u738b…
@@ -123,6 +124,7 @@ def register_errorhandlers(app: Flask) -> None:
     from app.errors import register_errorhandlers as register
 
     register(app)
+    register_database_fault_handling(app)
 
 
 def register_commands(app: Flask) -> None:
