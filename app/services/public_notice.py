@@ -165,7 +165,10 @@ class ChoiceRow:
 
 
 def choice_rows(notice: PublicNotice) -> list[ChoiceRow]:
-    """The period's candidates, then items no longer candidates, for the items form."""
+    """The period's candidates, then items no longer candidates, for the items form.
+
+    A notice without items yet has every candidate ticked: a 公示 lists
+    everyone by default, and staff leave out what should not be posted."""
     found = candidates(notice.community_id, notice.period_start, notice.period_end)
     refs = {c.ref for c in found}
     items = {item.ref: item for item in notice.items}
@@ -175,7 +178,7 @@ def choice_rows(notice: PublicNotice) -> list[ChoiceRow]:
     return [
         ChoiceRow(
             row_of(source, names, period, wording=""),
-            source.ref in items,
+            source.ref in items or not items,
             (items[source.ref].wording or "") if source.ref in items else "",
             stale,
         )

@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import (
     ApprovalAction,
     ApprovalStep,
+    Category,
     CategoryAssignment,
     CategoryStatus,
     Claim,
@@ -85,7 +86,7 @@ def candidates(community_id: int, start: date, end: date) -> list[Candidate]:
                 kind=NoticeItemKind.ASSISTED,
                 household_id=household_id,
                 masked_name=names.get(household_id, ""),
-                categories=tuple(sorted(c.value for c in shown)),
+                categories=_in_order(shown),
                 services=tuple(needs.get(household_id, ())),
                 on=on,
             )
@@ -97,12 +98,17 @@ def candidates(community_id: int, start: date, end: date) -> list[Candidate]:
                 kind=NoticeItemKind.EXITED,
                 household_id=household_id,
                 masked_name=names.get(household_id, ""),
-                categories=tuple(sorted(c.value for c in categories)),
+                categories=_in_order(categories),
                 on=on,
             )
         )
     out.extend(_services(community_id, start, end))
     return out
+
+
+def _in_order(categories) -> tuple[str, ...]:
+    """Category codes in the order the catalogue declares them (低保 before 特困 …)."""
+    return tuple(c.value for c in Category if c in categories)
 
 
 def _in_community(community_id: int):

@@ -46,22 +46,16 @@ def codes_of(value: str | tuple[str, ...]) -> list[str]:
 
 
 def public_categories(codes: str | tuple[str, ...]) -> str:
-    """Category codes as the public reads them, "、"-joined; "—" for none."""
-    shown: list[str] = []
-    for code in codes_of(codes):
-        category = next((c for c in Category if c.value == code), None)
-        text = label(category) if category in SHOWN_CATEGORIES else str(SPECIAL_CARE)
-        if text not in shown:
-            shown.append(text)
+    """Category codes as the public reads them, "、"-joined, special care last; "—" for none."""
+    categories = [next((c for c in Category if c.value == code), None) for code in codes_of(codes)]
+    shown = [label(c) for c in categories if c in SHOWN_CATEGORIES]
+    if any(c not in SHOWN_CATEGORIES for c in categories):
+        shown.append(str(SPECIAL_CARE))
     return "、".join(shown) or "—"
 
 
 def local_datetime(moment: datetime | None) -> str:
     return moment.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def period_text(start: date, end: date) -> str:
-    return f"{start.isoformat()} – {end.isoformat()}"
 
 
 def short_period(start: date, end: date) -> str:
@@ -76,7 +70,7 @@ def default_wording(kind: NoticeItemKind, services: list[str], visits=None, hous
     if kind is NoticeItemKind.EXITED:
         return _("Left the assistance list")
     if kind is NoticeItemKind.SERVICES:
-        return "，".join(
+        return " · ".join(
             (
                 ngettext("%(num)d verified visit", "%(num)d verified visits", visits or 0),
                 ngettext("%(num)d household reached", "%(num)d households reached", households or 0),
@@ -218,15 +212,11 @@ def get_live_notice(community_id: int, notice_id: int) -> PublicNotice:
     return notice
 
 
-def item_choices(notice: PublicNotice) -> list[tuple[int, str]]:
-    """(item id, "name · category") of a live notice's items, for the objection form."""
-    names = service_names(_all_codes(notice.items))
-    period = period_text(notice.period_start, notice.period_end)
-    return [
-        (item.id, f"{row.name} · {row.category}")
-        for item in notice.items
-        for row in [row_of(item, names, period)]
-    ]
+def item_choices(notice: PublicNotice, rows: list[Row] | None = None) -> list[tuple[int, str]]:
+    """(item id, "name · category") of a live notice's items, for the objection
+    form; `rows` (rows_of the notice) saves reading the service names again."""
+    rows = rows if rows is not None else rows_of(notice)
+    return [(item.id, f"{row.name} · {row.category}") for item, row in zip(notice.items, rows, strict=True)]
 
 
 def notice_item(notice: PublicNotice, item_id: int) -> NoticeItem | None:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.extensions import db as _db
 from app.models import (
     ApprovalAction,
     AuditEntry,
@@ -123,7 +124,7 @@ def build_scene() -> Scene:
     household_changes.exit_household(cw, c.id, date(2031, 3, 15), "收入增加，不再困难", clock.today())
 
     other_cw = user_by_phone(DEMO.community_worker_2)
-    other_grid = db_scalar(
+    other_grid = _db.session.scalar(
         sa.select(Grid.id).where(Grid.community_id == other_cw.community_id).order_by(Grid.id)
     )
     f = make_household(other_cw, grid_id=other_grid, head_name="钱别处")
@@ -157,10 +158,8 @@ def build_scene() -> Scene:
     )
 
 
-def db_scalar(stmt):
-    from app.extensions import db
-
-    return db.session.scalar(stmt)
+def all_of(stmt) -> list:
+    return list(_db.session.scalars(stmt))
 
 
 @pytest.fixture
@@ -286,11 +285,17 @@ def test_title_and_period_are_checked(scene):
 def test_choosing_items_with_wordings(scene):
     notice = new_notice(scene)
     a, exited = f"assisted:{scene.assisted}", f"exited:{scene.exited}"
+    fresh = notices.get_notice(staff(), notice.id)
+    assert all(row.included for row in notices.choice_rows(fresh))  # everyone, until staff choose
     notices.choose_items(staff(), notice.id, {a: "3月起纳入低保，邻居送餐", exited: ""})
     items = {i.ref: i for i in notices.get_notice(staff(), notice.id).items}
     assert set(items) == {a, exited}
     assert items[a].wording == "3月起纳入低保，邻居送餐" and items[exited].wording is None
     assert items[a].masked_name == "欧**华" and items[a].categories == "dibao"
+    saved = notices.get_notice(staff(), notice.id)
+    ticked = {row.row.ref: (row.included, row.wording) for row in notices.choice_rows(saved)}
+    assert ticked[a] == (True, "3月起纳入低保，邻居送餐") and ticked[exited] == (True, "")
+    assert ticked[f"assisted:{scene.measured}"] == (False, "")
 
     with pytest.raises(WordingErrors) as refused:
         notices.choose_items(staff(), notice.id, {a: "联系13812345678", exited: "李桂兰退出"})
@@ -321,7 +326,7 @@ def test_publish_now_for_seven_days(scene):
     assert shown(scene) == [notice.id]
     clock.freeze(NOW + timedelta(days=7))
     assert shown(scene) == []  # the notice period is over
-    actions = db_scalar(
+    actions = _db.session.scalar(
         sa.select(sa.func.count(AuditEntry.id)).where(
             AuditEntry.object_type == "public_notice", AuditEntry.object_id == notice.id
         )
@@ -369,7 +374,7 @@ def test_withdrawing(scene):
     assert shown(scene) == []
     with pytest.raises(Conflict):
         notices.withdraw_notice(staff(), notice.id, "再次")
-    entry = db_scalar(
+    entry = _db.session.scalar(
         sa.select(AuditEntry).where(AuditEntry.action == "withdraw", AuditEntry.object_id == notice.id)
     )
     assert entry.object_type == "public_notice" and "名单" not in entry.note  # no values in the log
@@ -386,14 +391,8 @@ def test_another_communitys_staff_cannot_reach_a_notice(scene):
     ):
         with pytest.raises(NotFound):
             call()
-    assert [n.id for n in sa_all(notices.notices_stmt(outsider))] == []
-    assert notice.id in [n.id for n in sa_all(notices.notices_stmt(staff(DEMO.street_officer)))]
-
-
-def sa_all(stmt):
-    from app.extensions import db
-
-    return list(db.session.scalars(stmt))
+    assert [n.id for n in all_of(notices.notices_stmt(outsider))] == []
+    assert notice.id in [n.id for n in all_of(notices.notices_stmt(staff(DEMO.street_officer)))]
 
 
 # --- objections ---------------------------------------------------------------------
@@ -401,7 +400,9 @@ def sa_all(stmt):
 
 def test_objections_reach_the_notice_and_are_answered_once(scene):
     notice = published(scene)
-    item = db_scalar(sa.select(NoticeItem).where(NoticeItem.notice_id == notice.id).order_by(NoticeItem.id))
+    item = _db.session.scalar(
+        sa.select(NoticeItem).where(NoticeItem.notice_id == notice.id).order_by(NoticeItem.id)
+    )
     objection = objections.submit_objection(
         scene.community_id, notice.id, "此户家里有车", "13900001111", item.id
     )
@@ -436,10 +437,6 @@ def test_objections_only_to_a_notice_shown_now(scene):
 
 def test_member_names_are_only_in_the_ledger(scene):
     """The check above is against real data: the names are the scene's members."""
-    names = set(db_scalar_all(sa.select(Member.name).where(Member.household_id == scene.assisted)))
+    names = set(all_of(sa.select(Member.name).where(Member.household_id == scene.assisted)))
     assert names == {"欧阳秀华", "司马光明"}
     assert names <= notices.community_names(scene.community_id)
-
-
-def db_scalar_all(stmt):
-    return sa_all(stmt)

@@ -22,21 +22,21 @@ def _sent(response) -> bool:
     return response.status_code == 302
 
 
-def _objection_form(notice, posted: bool = False) -> ObjectionForm:
+def _objection_form(notice, posted: bool = False, rows=None) -> ObjectionForm:
     """The objection form of one notice; each has its own prefix, several share a page."""
     form = (
         ObjectionForm(prefix=f"n{notice.id}")
         if posted
         else ObjectionForm(prefix=f"n{notice.id}", formdata=None)
     )
-    form.set_choices(item_choices(notice))
+    form.set_choices(item_choices(notice, rows))
     return form
 
 
 def _page(community, posted=None, status: int = 200):
     """The page; `posted` is (notice id, form) after a refused objection."""
     notices = live_notices(community.id)
-    forms = {live.notice.id: _objection_form(live.notice) for live in notices}
+    forms = {live.notice.id: _objection_form(live.notice, rows=live.rows) for live in notices}
     if posted is not None:
         forms[posted[0]] = posted[1]
     return render_template("notice/public.html", community=community, notices=notices, forms=forms), status
