@@ -53,7 +53,7 @@ from app.models import (
 from app.services import audit
 from app.services.errors import Conflict, InvalidInput
 from app.services.public_notice_candidates import Candidate, candidates
-from app.services.public_notice_display import Row, row_of, service_names, short_period
+from app.services.public_notice_display import Row, row_of, service_codes, service_names, short_period
 
 NOTICE_STAFF = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 NOTICE_DAYS = 7  # 公示期
@@ -173,7 +173,7 @@ def choice_rows(notice: PublicNotice) -> list[ChoiceRow]:
     refs = {c.ref for c in found}
     items = {item.ref: item for item in notice.items}
     sources = [(c, False) for c in found] + [(i, True) for i in notice.items if i.ref not in refs]
-    names = service_names({code for source, _stale in sources for code in _codes(source)})
+    names = service_names(service_codes(source for source, _stale in sources))
     period = short_period(notice.period_start, notice.period_end)
     return [
         ChoiceRow(
@@ -184,11 +184,6 @@ def choice_rows(notice: PublicNotice) -> list[ChoiceRow]:
         )
         for source, stale in sources
     ]
-
-
-def _codes(source) -> set[str]:
-    services = source.services.split(",") if isinstance(source.services, str) else source.services
-    return {*services, source.service_type_code} - {None, ""}
 
 
 # --- writing -------------------------------------------------------------------------

@@ -124,7 +124,8 @@ def row_of(item, names: dict[str, str], period: str, wording: str | None = None)
     )
 
 
-def _all_codes(items) -> set[str]:
+def service_codes(items) -> set[str]:
+    """Every service code named by items or candidates (None included; service_names drops it)."""
     codes = set()
     for item in items:
         codes.update(codes_of(item.services))
@@ -135,7 +136,7 @@ def _all_codes(items) -> set[str]:
 def rows_of(notice: PublicNotice, names: dict[str, str] | None = None) -> list[Row]:
     """The rows of a notice whose items are loaded."""
     if names is None:
-        names = service_names(_all_codes(notice.items))
+        names = service_names(service_codes(notice.items))
     period = short_period(notice.period_start, notice.period_end)
     return [row_of(item, names, period) for item in notice.items]
 
@@ -175,7 +176,7 @@ class LiveNotice:
 def live_notices(community_id: int) -> list[LiveNotice]:
     """The community's notices shown now, with their rows (three queries in all)."""
     notices = list(db.session.scalars(live_notices_stmt(community_id, clock.now())))
-    names = service_names(_all_codes(item for n in notices for item in n.items))
+    names = service_names(service_codes(item for n in notices for item in n.items))
     return [LiveNotice(n, rows_of(n, names)) for n in notices]
 
 
