@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.matching import bp as matching_bp
     from app.blueprints.me import bp as me_bp
     from app.blueprints.me import feed_bp as calendar_feed_bp
+    from app.blueprints.notice import bp as notice_bp
     from app.blueprints.points import bp as points_bp
     from app.blueprints.public import bp as public_bp
     from app.blueprints.registry import bp as registry_bp
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(points_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(notice_bp)
     register_api(app)
 
 

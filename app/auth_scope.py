@@ -76,7 +76,9 @@ def community_ids(scope: Scope) -> sa.Select:
 def scope_clause(model, scope: Scope):
     """A WHERE clause keeping the rows of `model` inside `scope`.
 
-    Models hang off the tree by a `grid_id` column unless handled here.
+    Models hang off the tree by a `grid_id` column, or by a `community_id`
+    column when they have no grid (a community's public notice), unless
+    handled here.
     """
     if scope.level == "all":
         return sa.true()
@@ -91,6 +93,8 @@ def scope_clause(model, scope: Scope):
         if scope.level == "street":
             clause = clause | (User.street_id == scope.unit_id)
         return clause
+    if not hasattr(model, "grid_id") and hasattr(model, "community_id"):
+        return model.community_id.in_(community_ids(scope))
     return model.grid_id.in_(grid_ids(scope))
 
 

@@ -20,6 +20,7 @@ from app.models import (
     MeasureKind,
     MovementKind,
     NeedStatus,
+    ObjectionStatus,
     PartnerKind,
     RegisterType,
     Relation,
@@ -146,6 +147,8 @@ LABELS = {
     AccountKind.PARTNER: _l("Partner"),
     AccountKind.ISSUE: _l("Issuing"),
     AccountKind.SINK: _l("Sink"),
+    ObjectionStatus.OPEN: _l("Open"),
+    ObjectionStatus.HANDLED: _l("Answered"),
 }
 
 

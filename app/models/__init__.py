@@ -57,6 +57,14 @@ from app.models.ledger import (
     Rounding,
     TxKind,
 )
+from app.models.notice import (
+    NoticeItem,
+    NoticeItemKind,
+    NoticeObjection,
+    NoticeStatus,
+    ObjectionStatus,
+    PublicNotice,
+)
 from app.models.org import City, Community, Grid, Street
 from app.models.standard import CityStandard
 from app.models.task import (
@@ -78,6 +86,12 @@ from app.models.team import Team, TeamMembership
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "NoticeItem",
+    "NoticeItemKind",
+    "NoticeObjection",
+    "NoticeStatus",
+    "ObjectionStatus",
+    "PublicNotice",
     "HonourRoll",
     "JobOutcome",
     "JobRun",

@@ -2,7 +2,9 @@
 
 Public: nothing here names a household, an address, a phone or an ID
 number. Volunteers appear as on the honour board; residents' thank-you
-comments lose any run of digits that could be a phone or ID number.
+comments lose any run of digits that could be a phone or ID number; the
+community's public notices (公示) show as their public page does, names
+masked (services/public_notice_display.py).
 """
 
 import re
@@ -36,10 +38,11 @@ from app.models import (
 from app.services import honour, qr
 from app.services.errors import NotFound
 from app.services.privacy import mask_name
+from app.services.public_notice_display import board_panel
 
 TOP_VOLUNTEERS, TOP_TEAMS, COMMENTS = 10, 5, 10
 COMMENT_DAYS, COMMENT_MIN_RATING, COMMENT_LENGTH = 30, 4, 60
-QR_TARGETS = ("join", "help")
+QR_TARGETS = ("join", "help", "notice")
 # Five or more digits, also when written in groups ("138 0013 8000",
 # "138-0013-8000"): a phone or ID number never reaches the public screen.
 _NUMBER = re.compile(r"\d(?:[\s\-－]*\d){4,}")
@@ -161,13 +164,16 @@ def month_totals(community_id: int, today=None) -> dict:
 
 
 def qr_url(community: Community, which: str) -> str:
-    """The URL a QR code on the screen carries: join as a volunteer, or ask for help
-    (the community's first grid's help form, or the general one).
+    """The URL a QR code on the screen carries: join as a volunteer, ask for help
+    (the community's first grid's help form, or the general one), or read the
+    community's public notices (and object to an entry).
 
     Raises NotFound for another `which`.
     """
     if which == "join":
         return url_for("auth.register", _external=True)
+    if which == "notice":
+        return url_for("notice.public_notices", community_id=community.id, _external=True)
     if which == "help":
         grid_id = db.session.scalar(
             sa.select(Grid.id).where(Grid.community_id == community.id).order_by(Grid.id).limit(1)
@@ -209,7 +215,10 @@ def _team_out(row: honour.TeamRow) -> dict:
 
 def display_data(community_id) -> dict:
     """Everything the notice-board screen shows, as a JSON-able dict (in the
-    request's language). Raises NotFound for a community that does not exist."""
+    request's language): the honour board, thank-you notes, the month's
+    totals, QR codes and the public notices shown now (`notice_titles`,
+    `notice_rows`, `notice_more`). Raises NotFound for a community that does
+    not exist."""
     community = get_community(community_id)
     today = clock.today()
     scope = honour.BoardScope("community", community.id, community.name)
@@ -225,6 +234,7 @@ def display_data(community_id) -> dict:
         "comments": thank_you_comments(community.id),
         "totals": month_totals(community.id, today),
         "qr": {which: qr_url(community, which) for which in QR_TARGETS},
+        **board_panel(community.id),
         "generated_at": now.isoformat(),
         "generated_at_local": now.astimezone(clock.LOCAL_TZ).strftime("%H:%M"),
     }

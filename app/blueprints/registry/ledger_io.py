@@ -1,4 +1,5 @@
-"""Ledger export and import as XLSX (台账导出/导入): thin views over services/ledger_xlsx.py."""
+"""Ledger export and import as XLSX (台账导出/导入), and the civil-affairs workbook of a
+community: thin views over services/ledger_xlsx.py and services/civil_affairs_xlsx.py."""
 
 from io import BytesIO
 
@@ -11,6 +12,7 @@ from app.auth_scope import role_required
 from app.blueprints.forms import attach_error
 from app.blueprints.registry import bp
 from app.blueprints.registry.ledger_io_forms import LedgerImportForm
+from app.services.civil_affairs_xlsx import export_civil_affairs_ledger
 from app.services.errors import InvalidInput
 from app.services.households import LEDGER_READERS, LEDGER_WRITERS
 from app.services.ledger_xlsx import XLSX_MIMETYPE, export_ledger, import_ledger
@@ -27,6 +29,18 @@ def ledger_export():
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name=f"ledger-{clock.today().isoformat()}.xlsx",
+    )
+    response.headers["Cache-Control"] = "no-store"  # it holds personal data
+    return response
+
+
+@bp.get("/communities/<int:community_id>/ledger-report.xlsx")
+@role_required(*LEDGER_READERS)
+def civil_affairs_ledger(community_id: int):
+    """The community's ledger as one workbook for civil-affairs offices (民政台账)."""
+    report = export_civil_affairs_ledger(current_user._get_current_object(), community_id)
+    response = send_file(
+        BytesIO(report.content), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=report.filename
     )
     response.headers["Cache-Control"] = "no-store"  # it holds personal data
     return response

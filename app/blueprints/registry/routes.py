@@ -78,10 +78,14 @@ def _household(household_id: int):
 @role_required(*READERS)
 def index():
     form = HouseholdFilterForm(request.args)
-    form.set_grids(grids_in_scope(scope_of(current_user)))
+    grids = grids_in_scope(scope_of(current_user))
+    form.set_grids(grids)
     page = db.paginate(households.households_stmt(current_user, **form.filters()), per_page=30)
     can = households.abilities(current_user)
-    return render_template("registry/index.html", form=form, page=page, args=form.query_args(), can=can)
+    communities = list({grid.community_id: grid.community for grid in grids}.values())
+    return render_template(
+        "registry/index.html", form=form, page=page, args=form.query_args(), can=can, communities=communities
+    )
 
 
 # --- a household -----------------------------------------------------------

@@ -116,9 +116,12 @@
     each("[data-empty]", function (element) {
       element.hidden = (data[element.getAttribute("data-empty")] || []).length > 0;
     });
+    // A slide showing items from..from+n of a list hides when the list ends
+    // before it; the first one only if marked data-hide-when-empty.
     each("[data-part-of]", function (slide) {
       var from = parseInt(slide.getAttribute("data-from"), 10) || 0;
-      slide.hidden = from > 0 && (data[slide.getAttribute("data-part-of")] || []).length <= from;
+      var hides = from > 0 || slide.hasAttribute("data-hide-when-empty");
+      slide.hidden = hides && (data[slide.getAttribute("data-part-of")] || []).length <= from;
     });
     if (document.querySelector(".slide.active") === null || document.querySelector(".slide.active").hidden) {
       show(0);
