@@ -59,6 +59,16 @@ from app.models.ledger import (
 )
 from app.models.org import City, Community, Grid, Street
 from app.models.standard import CityStandard
+from app.models.supply import (
+    MatchOutcome,
+    MatchStatus,
+    MemberStatus,
+    OfferCommunity,
+    OfferStatus,
+    PartnerMember,
+    SupplyMatch,
+    SupplyOffer,
+)
 from app.models.task import (
     Claim,
     ClaimStatus,
@@ -78,6 +88,14 @@ from app.models.team import Team, TeamMembership
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "MatchOutcome",
+    "MatchStatus",
+    "MemberStatus",
+    "OfferCommunity",
+    "OfferStatus",
+    "PartnerMember",
+    "SupplyMatch",
+    "SupplyOffer",
     "HonourRoll",
     "JobOutcome",
     "JobRun",
