@@ -54,8 +54,8 @@ class OfferForm(FlaskForm):
         render_kw={"class": "radios"},
     )
     community_ids = MultiCheckboxField(_l("Communities"), coerce=int, validate_choice=False)
-    valid_from = date_field(_l("From"))
-    valid_until = date_field(_l("Until"), today=False)
+    valid_from = date_field(_l("Valid from"))
+    valid_until = date_field(_l("Valid until"), today=False)
     description = text_area(_l("What is offered (who does it, what it includes)"), 500)
     submit = SubmitField(_l("Publish the offer"))
 
@@ -119,7 +119,7 @@ class AcceptForm(FlaskForm):
     day = date_field(_l("Date of the visit (for a task)"), required=False, today=False)
     starts_at = TimeField(_l("Starts at"), validators=[Optional()], render_kw={"step": 300})
     ends_at = TimeField(_l("Ends at"), validators=[Optional()], render_kw={"step": 300})
-    submit = SubmitField(_l("Accept"))
+    submit = SubmitField(_l("Accept this offer"))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
