@@ -7,9 +7,10 @@ names a service, a capacity (visits or places in its period), an area (the
 organisation's whole street, or chosen communities of it), a period of local
 dates and a description. It can be changed only while unused, and closed at
 any time: "withdrawn" if nobody used it, "closed" otherwise (the matches
-already accepted stand). Matching offers to needs is in supply_matching.py,
-accepting and declining in supply_decisions.py, the organisations'
-volunteers in supply_members.py.
+already accepted stand). Matching offers to needs is in supply_matching.py
+(volunteers in supply_volunteers.py), accepting and declining in
+supply_decisions.py, what organisations see of their matches in
+supply_org.py, their volunteers in supply_members.py.
 
 Every write is audit-logged and commits once; a refusal leaves nothing written.
 """

@@ -1,5 +1,4 @@
-"""Accepting or declining a suggested offer for a need, and what the
-organisation then sees.
+"""Accepting or declining a suggested offer for a need.
 
 Community and grid staff in scope accept an offer for an open need either
   (a) as a task for the household posted by them, which only the
@@ -14,9 +13,8 @@ measure and the match row, so concurrent acceptances can never use an
 offer beyond its capacity, and a refusal leaves nothing written. Declining
 hides the offer for that need, with a reason. All audit-logged.
 
-The organisation sees, for its accepted matches, only the service, the
-community's name, the description staff wrote for it when accepting, and
-dates: never the household's name, address, ID, phone, income or illness.
+The page that accepts or declines shows the need and the offer side by
+side (`match_view`). What the organisation then sees is in supply_org.py.
 """
 
 from dataclasses import dataclass
@@ -25,9 +23,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from app import clock
+from app.auth_scope import grid_ids, is_valid_id, require_role, scope_of
 from app.extensions import db
+from app.labels import label
 from app.models import (
     Community,
     Grid,
@@ -41,24 +42,126 @@ from app.models import (
     NeedStatus,
     OfferCommunity,
     OfferStatus,
+    Partner,
     ServiceType,
     SupplyMatch,
     SupplyOffer,
     Task,
-    TaskStatus,
 )
 from app.services import audit, tasks
-from app.services.errors import Conflict, InvalidInput
-from app.services.supply import desk_partner
-from app.services.supply_matching import (
-    default_org_description,
-    need_in_scope,
-    offer_for_need,
-    why_not,
-)
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.households import LEDGER_WRITERS
+from app.services.supply_matching import offer_reasons
 from app.services.tx import atomic
 
 MAX_TEXT = 300
+
+
+# --- one need and one offer ----------------------------------------------------------------
+
+
+@dataclass
+class MatchView:
+    """A need and an offer side by side, for the page that accepts or declines."""
+
+    need: Need
+    household: Household
+    community: Community
+    service: ServiceType
+    offer: SupplyOffer  # partner loaded
+    reasons: list  # why it fits, when it does
+    refusal: Conflict | None  # why it cannot be accepted now, if it cannot
+    decided: SupplyMatch | None
+
+
+def need_in_scope(actor, need_id, roles=LEDGER_WRITERS) -> tuple[Need, Household, Community]:
+    """An open or closed need of a household in the actor's scope, with its
+    household and community; NotFound otherwise."""
+    require_role(actor, *roles)
+    row = None
+    if is_valid_id(need_id):
+        row = db.session.execute(
+            sa.select(Need, Household, Community)
+            .join(Household, Household.id == Need.household_id)
+            .join(Grid, Grid.id == Household.grid_id)
+            .join(Community, Community.id == Grid.community_id)
+            .where(Need.id == need_id, Household.grid_id.in_(grid_ids(scope_of(actor))))
+        ).first()
+    if row is None:
+        raise NotFound()
+    return row[0], row[1], row[2]
+
+
+def offer_for_need(need: Need, community: Community, offer_id) -> SupplyOffer:
+    """An offer of the need's service type by an organisation of the need's
+    street (partner loaded); NotFound otherwise — whatever its state."""
+    offer = None
+    if is_valid_id(offer_id):
+        offer = db.session.scalar(
+            sa.select(SupplyOffer)
+            .join(Partner, Partner.id == SupplyOffer.partner_id)
+            .where(
+                SupplyOffer.id == offer_id,
+                SupplyOffer.service_type_code == need.service_type_code,
+                Partner.street_id == community.street_id,
+            )
+            .options(contains_eager(SupplyOffer.partner))
+        )
+    if offer is None:
+        raise NotFound()
+    return offer
+
+
+def why_not(offer: SupplyOffer, community: Community, today: date) -> Conflict | None:
+    """Why the offer cannot be used for a need of this community today, or None."""
+    if offer.status is not OfferStatus.ACTIVE or not offer.partner.active:
+        return Conflict(_l("This offer is closed."), code="offer_closed")
+    if not (offer.valid_from <= today <= offer.valid_until):
+        return Conflict(
+            _l("This offer runs from %(start)s to %(end)s.", start=offer.valid_from, end=offer.valid_until),
+            code="offer_out_of_period",
+        )
+    if offer.used >= offer.capacity:
+        return Conflict(_l("This offer's capacity is used up."), code="offer_full")
+    if not offer.whole_street and not db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                OfferCommunity.offer_id == offer.id, OfferCommunity.community_id == community.id
+            )
+        )
+    ):
+        return Conflict(_l("This offer does not cover this community."), code="offer_not_here")
+    return None
+
+
+def match_view(actor, need_id, offer_id) -> MatchView:
+    """The need and the offer for the accept/decline page. Raises Forbidden, NotFound."""
+    need, household, community = need_in_scope(actor, need_id)
+    offer = offer_for_need(need, community, offer_id)
+    decided = db.session.scalar(
+        sa.select(SupplyMatch).where(SupplyMatch.need_id == need.id, SupplyMatch.offer_id == offer.id)
+    )
+    refusal = why_not(offer, community, clock.today())
+    if need.status is not NeedStatus.OPEN:
+        refusal = Conflict(_l("This need is no longer open."), code="need_not_open")
+    return MatchView(
+        need=need,
+        household=household,
+        community=community,
+        service=db.session.get(ServiceType, need.service_type_code),
+        offer=offer,
+        reasons=offer_reasons(offer, not offer.whole_street) if refusal is None else [],
+        refusal=refusal,
+        decided=decided,
+    )
+
+
+def default_org_description(service: ServiceType, need: Need) -> str:
+    """What the organisation is told by default: the service and the urgency, nothing of the household."""
+    return f"{service.name} · {label(need.urgency)}"
+
+
+# --- accepting and declining -------------------------------------------------------------------
 
 
 @dataclass
@@ -228,99 +331,3 @@ def decline_match(actor, need_id, offer_id, reason) -> SupplyMatch:
     except IntegrityError:
         raise _already_decided() from None
     return match
-
-
-# --- what the organisation sees ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrgMatch:
-    """An accepted match as its organisation sees it: no household details at all."""
-
-    match_id: int
-    offer_id: int
-    service: ServiceType
-    community: str
-    description: str  # written by staff for the organisation
-    outcome: MatchOutcome
-    accepted_at: datetime
-    task_starts_at: datetime | None
-    task_ends_at: datetime | None
-    task_status: TaskStatus | None
-    measure_on: date | None
-
-
-@dataclass
-class Page:
-    """A page of rows with what the pager macro needs."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def org_matches(actor, partner_id, page: int = 1, per_page: int = 20) -> Page:
-    """The accepted matches of the organisation's offers, newest first.
-
-    Only the columns of OrgMatch are read: the household's row is joined to
-    find the community and nothing of it is selected.
-    """
-    partner = desk_partner(actor, partner_id)
-    page = page if isinstance(page, int) and page > 0 else 1
-    where = (
-        SupplyOffer.partner_id == partner.id,
-        SupplyMatch.status == MatchStatus.ACCEPTED,
-    )
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(SupplyMatch).join(SupplyOffer).where(*where)
-    )
-    measures = sa.orm.aliased(Measure)
-    rows = db.session.execute(
-        sa.select(
-            SupplyMatch.id,
-            SupplyMatch.offer_id,
-            ServiceType,
-            Community.name,
-            SupplyMatch.org_description,
-            SupplyMatch.outcome,
-            SupplyMatch.decided_at,
-            Task.starts_at,
-            Task.ends_at,
-            Task.status,
-            measures.on,
-        )
-        .join(SupplyOffer, SupplyOffer.id == SupplyMatch.offer_id)
-        .join(ServiceType, ServiceType.code == SupplyOffer.service_type_code)
-        .join(Need, Need.id == SupplyMatch.need_id)
-        .join(Household, Household.id == Need.household_id)
-        .join(Grid, Grid.id == Household.grid_id)
-        .join(Community, Community.id == Grid.community_id)
-        .outerjoin(Task, Task.id == SupplyMatch.task_id)
-        .outerjoin(measures, measures.id == SupplyMatch.measure_id)
-        .where(*where)
-        .order_by(SupplyMatch.decided_at.desc(), SupplyMatch.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page([OrgMatch(*row) for row in rows], page, per_page, total)

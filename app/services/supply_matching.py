@@ -29,7 +29,6 @@ from sqlalchemy.orm import contains_eager
 from app import clock
 from app.auth_scope import grid_ids, is_valid_id, require_role, scope_of
 from app.extensions import db
-from app.labels import label
 from app.models import (
     Community,
     Grid,
@@ -50,8 +49,8 @@ from app.models import (
     TaskStatus,
     Urgency,
 )
-from app.services.errors import Conflict, NotFound
-from app.services.households import LEDGER_READERS, LEDGER_WRITERS
+from app.services.errors import NotFound
+from app.services.households import LEDGER_READERS
 from app.services.supply_volunteers import NeedSpec, suggest_for_needs
 
 PER_PAGE = 20
@@ -309,107 +308,3 @@ def community_needs(actor, community_id, page: int = 1, per_page: int = PER_PAGE
             )
         )
     return community, pagination, cards
-
-
-# --- one need and one offer ----------------------------------------------------------------
-
-
-@dataclass
-class MatchView:
-    """A need and an offer side by side, for the page that accepts or declines."""
-
-    need: Need
-    household: Household
-    community: Community
-    service: ServiceType
-    offer: SupplyOffer  # partner loaded
-    reasons: list  # why it fits, when it does
-    refusal: Conflict | None  # why it cannot be accepted now, if it cannot
-    decided: SupplyMatch | None
-
-
-def need_in_scope(actor, need_id, roles=LEDGER_WRITERS) -> tuple[Need, Household, Community]:
-    """An open or closed need of a household in the actor's scope, with its
-    household and community; NotFound otherwise."""
-    require_role(actor, *roles)
-    row = None
-    if is_valid_id(need_id):
-        row = db.session.execute(
-            sa.select(Need, Household, Community)
-            .join(Household, Household.id == Need.household_id)
-            .join(Grid, Grid.id == Household.grid_id)
-            .join(Community, Community.id == Grid.community_id)
-            .where(Need.id == need_id, Household.grid_id.in_(grid_ids(scope_of(actor))))
-        ).first()
-    if row is None:
-        raise NotFound()
-    return row[0], row[1], row[2]
-
-
-def offer_for_need(need: Need, community: Community, offer_id) -> SupplyOffer:
-    """An offer of the need's service type by an organisation of the need's
-    street (partner loaded); NotFound otherwise — whatever its state."""
-    offer = None
-    if is_valid_id(offer_id):
-        offer = db.session.scalar(
-            sa.select(SupplyOffer)
-            .join(Partner, Partner.id == SupplyOffer.partner_id)
-            .where(
-                SupplyOffer.id == offer_id,
-                SupplyOffer.service_type_code == need.service_type_code,
-                Partner.street_id == community.street_id,
-            )
-            .options(contains_eager(SupplyOffer.partner))
-        )
-    if offer is None:
-        raise NotFound()
-    return offer
-
-
-def why_not(offer: SupplyOffer, community: Community, today: date) -> Conflict | None:
-    """Why the offer cannot be used for a need of this community today, or None."""
-    if offer.status is not OfferStatus.ACTIVE or not offer.partner.active:
-        return Conflict(_l("This offer is closed."), code="offer_closed")
-    if not (offer.valid_from <= today <= offer.valid_until):
-        return Conflict(
-            _l("This offer runs from %(start)s to %(end)s.", start=offer.valid_from, end=offer.valid_until),
-            code="offer_out_of_period",
-        )
-    if offer.used >= offer.capacity:
-        return Conflict(_l("This offer's capacity is used up."), code="offer_full")
-    if not offer.whole_street and not db.session.scalar(
-        sa.select(
-            sa.exists().where(
-                OfferCommunity.offer_id == offer.id, OfferCommunity.community_id == community.id
-            )
-        )
-    ):
-        return Conflict(_l("This offer does not cover this community."), code="offer_not_here")
-    return None
-
-
-def match_view(actor, need_id, offer_id) -> MatchView:
-    """The need and the offer for the accept/decline page. Raises Forbidden, NotFound."""
-    need, household, community = need_in_scope(actor, need_id)
-    offer = offer_for_need(need, community, offer_id)
-    decided = db.session.scalar(
-        sa.select(SupplyMatch).where(SupplyMatch.need_id == need.id, SupplyMatch.offer_id == offer.id)
-    )
-    refusal = why_not(offer, community, clock.today())
-    if need.status is not NeedStatus.OPEN:
-        refusal = Conflict(_l("This need is no longer open."), code="need_not_open")
-    return MatchView(
-        need=need,
-        household=household,
-        community=community,
-        service=db.session.get(ServiceType, need.service_type_code),
-        offer=offer,
-        reasons=offer_reasons(offer, not offer.whole_street) if refusal is None else [],
-        refusal=refusal,
-        decided=decided,
-    )
-
-
-def default_org_description(service: ServiceType, need: Need) -> str:
-    """What the organisation is told by default: the service and the urgency, nothing of the household."""
-    return f"{service.name} · {label(need.urgency)}"

@@ -23,7 +23,7 @@ from app.models import (
     TaskStatus,
     Urgency,
 )
-from app.services import casework, supply, supply_decisions, tasks
+from app.services import casework, supply, supply_decisions, supply_org, tasks
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import DEMO, count_rows
 from tests.factories import user_by_phone
@@ -233,7 +233,7 @@ def test_the_organisation_sees_no_household_details_of_its_matches(db):
     partner, user = org()
     made = offer(user, partner)
     supply_decisions.accept_match(grid_worker(), wanted.id, made.id, as_task("独居老人需要打扫"))
-    page = supply_decisions.org_matches(user, partner.id)
+    page = supply_org.org_matches(user, partner.id)
     assert page.total == 1
     (row,) = page.items
     assert {f.name for f in fields(row)} == {
@@ -258,4 +258,4 @@ def test_the_organisation_sees_no_household_details_of_its_matches(db):
     assert "秘密" not in flat and "供需楼" not in flat
     _other, stranger = org()
     with pytest.raises(NotFound):
-        supply_decisions.org_matches(stranger, partner.id)
+        supply_org.org_matches(stranger, partner.id)

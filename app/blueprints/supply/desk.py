@@ -17,7 +17,7 @@ from app.models import Role
 from app.services import supply, supply_members
 from app.services.catalogue import active_service_types
 from app.services.errors import DomainError, NotFound
-from app.services.supply_decisions import org_matches
+from app.services.supply_org import org_matches
 
 DESK = (Role.PARTNER, Role.STREET_OFFICER)
 

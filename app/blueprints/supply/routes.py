@@ -46,9 +46,9 @@ def community(community_id: int):
 
 
 def _match_page(need_id: int, offer_id: int, accept_form, decline_form):
-    view = supply_matching.match_view(_actor(), need_id, offer_id)
+    view = supply_decisions.match_view(_actor(), need_id, offer_id)
     if not accept_form.is_submitted():
-        accept_form.org_description.data = supply_matching.default_org_description(view.service, view.need)
+        accept_form.org_description.data = supply_decisions.default_org_description(view.service, view.need)
     page = render_template("supply/match.html", view=view, accept_form=accept_form, decline_form=decline_form)
     return page, status_of(accept_form, decline_form)
 
@@ -60,14 +60,14 @@ def match(need_id: int, offer_id: int):
 
 
 def _back(need_id: int):
-    need, _household, community = supply_matching.need_in_scope(_actor(), need_id)
+    need, _household, community = supply_decisions.need_in_scope(_actor(), need_id)
     return redirect(url_for("supply.community", community_id=community.id, _anchor=f"need-{need.id}"))
 
 
 @bp.post("/needs/<int:need_id>/offers/<int:offer_id>/accept")
 @role_required(*LEDGER_WRITERS)
 def accept(need_id: int, offer_id: int):
-    supply_matching.match_view(_actor(), need_id, offer_id)  # 404 before reading the form
+    supply_decisions.match_view(_actor(), need_id, offer_id)  # 404 before reading the form
     form = AcceptForm()
     if form.validate_on_submit():
         try:
@@ -87,7 +87,7 @@ def accept(need_id: int, offer_id: int):
 @role_required(*LEDGER_WRITERS)
 def decline(need_id: int, offer_id: int):
     form = DeclineForm()
-    supply_matching.match_view(_actor(), need_id, offer_id)
+    supply_decisions.match_view(_actor(), need_id, offer_id)
     if apply(form, supply_decisions.decline_match, need_id, offer_id, form.reason.data)[0]:
         flash(_("Declined; this offer is no longer suggested for this need."), "success")
         return _back(need_id)
