@@ -99,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.public import bp as public_bp
     from app.blueprints.registry import bp as registry_bp
     from app.blueprints.staff import bp as staff_bp
+    from app.blueprints.supply import bp as supply_bp
+    from app.blueprints.supply import me_bp as supply_me_bp
     from app.blueprints.tasks_staff import bp as tasks_staff_bp
     from app.blueprints.visits import bp as visits_bp
     from app.blueprints.volunteer import bp as volunteer_bp
@@ -119,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(points_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(notice_bp)
+    app.register_blueprint(supply_bp)
+    app.register_blueprint(supply_me_bp)
     register_api(app)
 
 

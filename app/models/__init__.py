@@ -67,6 +67,16 @@ from app.models.notice import (
 )
 from app.models.org import City, Community, Grid, Street
 from app.models.standard import CityStandard
+from app.models.supply import (
+    MatchOutcome,
+    MatchStatus,
+    MemberStatus,
+    OfferCommunity,
+    OfferStatus,
+    PartnerMember,
+    SupplyMatch,
+    SupplyOffer,
+)
 from app.models.task import (
     Claim,
     ClaimStatus,
@@ -92,6 +102,14 @@ __all__ = [
     "NoticeStatus",
     "ObjectionStatus",
     "PublicNotice",
+    "MatchOutcome",
+    "MatchStatus",
+    "MemberStatus",
+    "OfferCommunity",
+    "OfferStatus",
+    "PartnerMember",
+    "SupplyMatch",
+    "SupplyOffer",
     "HonourRoll",
     "JobOutcome",
     "JobRun",

@@ -54,6 +54,9 @@ class Task(db.Model):
     grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"))  # the household's, for scoped lists
     need_id: Mapped[int | None] = mapped_column(sa.ForeignKey("need.id", ondelete="SET NULL"), index=True)
     series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("task_series.id"), index=True)
+    # Set for a task from an accepted supply match: only this partner
+    # organisation's volunteers may claim it (app/models/supply.py).
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"), index=True)
     service_type_code: Mapped[str] = mapped_column(sa.ForeignKey("service_type.code"))
     description: Mapped[str] = mapped_column(sa.String(500))  # the note for the volunteer
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)

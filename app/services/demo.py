@@ -7,11 +7,12 @@ import sqlalchemy as sa
 
 from app import clock
 from app.extensions import db
-from app.models import City, Community, Grid, Role, Skill, Street, User
+from app.models import City, Community, Grid, Partner, Role, Skill, Street, User
 from app.services.accounts import create_user, find_by_phone
-from app.services.demo_bank import seed_demo_bank
+from app.services.demo_bank import PARTNER_NAME, seed_demo_bank
 from app.services.demo_history import seed_demo_history
 from app.services.demo_households import seed_demo_households
+from app.services.demo_supply import seed_demo_supply
 from app.services.demo_tasks import clock_at, seed_demo_tasks
 from app.services.demo_teams import seed_demo_teams
 
@@ -112,6 +113,10 @@ def seed_demo() -> list[DemoLogin]:
     seed_demo_history(grid_ids[0])  # the past first, so the ledger runs in time order
     seed_demo_tasks(grid_ids[0])
     seed_demo_bank(street.id, community_1, find_by_phone("13800000002"), find_by_phone("13800000006"))
+    shop = db.session.scalar(
+        sa.select(Partner).where(Partner.street_id == street.id, Partner.name == PARTNER_NAME)
+    )
+    seed_demo_supply(shop, find_by_phone("13800000006"), find_by_phone("13800000034"))
     return DEMO_LOGINS
 
 

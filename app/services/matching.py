@@ -20,8 +20,10 @@ volunteer with fewer live claims, then to the earlier registration (lower id).
 
 Candidates are the active volunteers of the task's community who hold no
 place on it, have no live claim on another task overlapping its window, and
-are not members or proxies of the household. The whole list takes a fixed
-number of queries, however many candidates there are.
+are not members or proxies of the household; for a task reserved for a
+partner organisation (from a supply match, app/services/supply.py), only
+that organisation's volunteers. The whole list takes a fixed number of
+queries, however many candidates there are.
 """
 
 from dataclasses import dataclass, field
@@ -56,7 +58,7 @@ from app.services import audit
 from app.services.errors import Conflict
 from app.services.households import LEDGER_WRITERS
 from app.services.notifications import notify
-from app.services.tasks import HOLDING
+from app.services.tasks import HOLDING, partner_volunteers
 
 SKILL_POINTS = 40
 SAME_GRID_POINTS = 20
@@ -130,6 +132,8 @@ def _candidates_stmt(task: Task, skill_code: str, slot: FreeTime) -> sa.Select:
     is_volunteer = sa.exists().where(UserRole.user_id == User.id, UserRole.role == Role.VOLUNTEER)
     has_skill = sa.exists().where(user_skill.c.user_id == User.id, user_skill.c.skill_code == skill_code)
     free_then = sa.exists().where(VolunteerFreeTime.user_id == User.id, VolunteerFreeTime.slot == slot)
+    # A task from a supply match: only its organisation's volunteers can take it.
+    reserved = User.id.in_(partner_volunteers(task.partner_id)) if task.partner_id is not None else sa.true()
     return (
         sa.select(
             User.id,
@@ -152,6 +156,7 @@ def _candidates_stmt(task: Task, skill_code: str, slot: FreeTime) -> sa.Select:
             ~overlapping,
             User.id.not_in(of_household),
             User.id.not_in(proxies),
+            reserved,
         )
     )
 

@@ -27,9 +27,11 @@ from app.models import (
     HouseholdProxy,
     HouseholdStatus,
     Member,
+    MemberStatus,
     Need,
     NeedStatus,
     NotificationKind,
+    PartnerMember,
     Role,
     ServiceType,
     Task,
@@ -212,7 +214,9 @@ def get_task(actor, task_id: int, options=()) -> Task:
         raise NotFound()
     if actor.is_staff:
         return get_scoped_or_404(Task, task_id, actor, options=options)
-    if actor.has_role(Role.VOLUNTEER) and (_in_volunteer_area(actor, task) or _holds(actor, task_id)):
+    if actor.has_role(Role.VOLUNTEER) and (
+        _in_volunteer_area(actor, task) or _holds(actor, task_id) or _partner_volunteer(actor, task)
+    ):
         if options:
             task = db.session.scalar(sa.select(Task).where(Task.id == task_id).options(*options))
         return task
@@ -230,6 +234,21 @@ def _in_volunteer_area(volunteer, task: Task) -> bool:
     )
     community = dict(rows.all())
     return community.get(volunteer.grid_id) == community.get(task.grid_id)
+
+
+def partner_volunteers(partner_id) -> sa.Select:
+    """SELECT of the ids of a partner organisation's volunteers (accepted members)."""
+    return sa.select(PartnerMember.user_id).where(
+        PartnerMember.partner_id == partner_id, PartnerMember.status == MemberStatus.ACTIVE
+    )
+
+
+def _partner_volunteer(volunteer, task: Task) -> bool:
+    """True if the task is reserved for a partner organisation the volunteer is a member of."""
+    if task.partner_id is None:
+        return False
+    members = partner_volunteers(task.partner_id).where(PartnerMember.user_id == volunteer.id)
+    return db.session.scalar(sa.select(members.exists()))
 
 
 def _holds(volunteer, task_id: int) -> bool:
@@ -307,6 +326,11 @@ def _check_claimable(volunteer, task: Task) -> None:
         raise Conflict(_l("You have already claimed this task."), code="already_claimed")
     if _own_household(volunteer, task.household_id):
         raise Conflict(_l("You cannot take a task for your own household."), code="own_household")
+    if task.partner_id is not None and not _partner_volunteer(volunteer, task):
+        raise Conflict(
+            _l("Only the volunteers of the organisation that offered this service can take this task."),
+            code="partner_volunteers_only",
+        )
     if _overlaps(volunteer.id, task):
         raise Conflict(_l("You have another task at this time."), code="overlapping_task")
 
@@ -382,7 +406,9 @@ def claim_task(volunteer, task_id: int) -> Claim:
 
     Raises Forbidden (not a volunteer), NotFound (not in their area) and
     Conflict: task_full, already_claimed, task_started, task_not_open,
-    own_household, overlapping_task. A refused claim changes nothing.
+    own_household, partner_volunteers_only (a task from a supply match is
+    for its organisation's volunteers), overlapping_task. A refused claim
+    changes nothing.
     """
     require_role(volunteer, Role.VOLUNTEER)
     task = get_task(volunteer, task_id)
@@ -512,15 +538,21 @@ def leave_waitlist(volunteer, task_id: int) -> None:
 def board_stmt(
     volunteer, *, service_type: str | None = None, skill: str | None = None, day=None
 ) -> sa.Select:
-    """Open tasks in the volunteer's community that have not started: most
-    urgent first, then soonest. `day` is a local date."""
+    """Open tasks that have not started, most urgent first, then soonest: those
+    of the volunteer's community, except tasks reserved for a partner
+    organisation, which only its volunteers see (wherever they live). `day`
+    is a local date."""
     from app.models import Grid
 
     community = sa.select(Grid.community_id).where(Grid.id == volunteer.grid_id).scalar_subquery()
     grids = sa.select(Grid.id).where(Grid.community_id == community)
+    mine = sa.select(PartnerMember.partner_id).where(
+        PartnerMember.user_id == volunteer.id, PartnerMember.status == MemberStatus.ACTIVE
+    )
+    area = (Task.grid_id.in_(grids) & Task.partner_id.is_(None)) | Task.partner_id.in_(mine)
     stmt = (
         sa.select(Task)
-        .where(Task.status == TaskStatus.OPEN, Task.starts_at > clock.now(), Task.grid_id.in_(grids))
+        .where(Task.status == TaskStatus.OPEN, Task.starts_at > clock.now(), area)
         .options(selectinload(Task.service_type), selectinload(Task.grid))
         .order_by(URGENCY_ORDER, Task.starts_at, Task.id)
     )

@@ -46,7 +46,9 @@ FORBIDDEN_VOLUNTEER = "forbidden: only volunteers claim tasks"
 NOT_FOUND = "not_found: no such task, or not in the caller's community or part of the tree"
 CLAIM_CONFLICTS = (
     "task_full: every place is taken (join the waiting list); already_claimed; "
-    "task_started; task_not_open; own_household; overlapping_task: another task at this time"
+    "task_started; task_not_open; own_household; overlapping_task: another task at this time; "
+    "partner_volunteers_only: the task came from a partner organisation's offer and only that "
+    "organisation's volunteers may claim it"
 )
 
 DETAIL_OPTIONS = (
@@ -162,7 +164,7 @@ def unclaim_task(body, task_id):
     409,
     schema=ErrorBody,
     description="not_full: only a full task has a waiting list; already_waiting; already_claimed; "
-    "own_household; overlapping_task",
+    "own_household; partner_volunteers_only; overlapping_task",
 )
 @blp.doc(security=BEARER)
 def join_waitlist(task_id):
