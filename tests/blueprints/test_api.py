@@ -260,6 +260,44 @@ def test_a_nul_byte_for_a_body_is_a_documented_400(client, api_token, method, pa
     assert response.status_code == 400 and error_of(response)["code"] == "invalid_characters"
 
 
+UNREADABLE_BODIES = {
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "an integer of 5000 digits": '{"household_id": ' + "9" * 5000 + "}",
+}
+
+
+@pytest.mark.parametrize("body", list(UNREADABLE_BODIES))
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
+def test_bodies_the_json_reader_gives_up_on_are_400(client, api_token, method, path, body):
+    """Python's JSON reader raised RecursionError / ValueError through webargs: a 500."""
+    url = path.replace("{household_id}", "1").replace("{task_id}", "1")
+    response = client.open(
+        url,
+        method=method,
+        data=UNREADABLE_BODIES[body],
+        headers={"Content-Type": "application/json", **api_token(DEMO.admin)},
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("body", ['{"name": "\\ud800"}', '{"\\udfff": 1}', '[["x\\ud83d"]]'])
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
+def test_lone_surrogates_are_refused_like_nul(client, api_token, method, path, body):
+    """A "\\ud800" escape decodes to a string no database can store: it was a 500."""
+    url = path.replace("{household_id}", "1").replace("{task_id}", "1")
+    response = client.open(
+        url, method=method, data=body, headers={"Content-Type": "application/json", **api_token(DEMO.admin)}
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_characters"
+
+
+def test_surrogate_pairs_are_characters_like_any_other(client):
+    """An escaped pair is one character (😀), a phone number that does not exist."""
+    body = '{"phone": "\\ud83d\\ude00", "password": "x"}'
+    response = client.post("/api/v1/auth/token", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401 and error_of(response)["code"] == "bad_credentials"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

@@ -1,8 +1,8 @@
 """POST /auth/token and POST /auth/register."""
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.schemas import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
 from app.blueprints.api.security import BAD_BODY
 from app.blueprints.api.serializers import user_brief

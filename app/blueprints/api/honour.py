@@ -5,8 +5,8 @@ no user id, phone or ID number is ever part of the answer.
 """
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.security import BAD_QUERY
 from app.extensions import ErrorBody
 from app.services import honour

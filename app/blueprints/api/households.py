@@ -5,9 +5,8 @@ community workers write; administrators pass. A household outside the
 caller's part of the tree answers 404 like a missing one (app/auth_scope.py).
 """
 
-from flask_smorest import Blueprint
-
 from app import clock
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.household_schemas import (
     HouseholdDetail,
     HouseholdIn,

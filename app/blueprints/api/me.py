@@ -1,7 +1,6 @@
 """GET /me: the caller."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.schemas import Me
 from app.blueprints.api.security import BEARER, UNAUTHORIZED, current_api_user, token_required
 from app.blueprints.api.serializers import user_brief

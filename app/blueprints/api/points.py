@@ -1,7 +1,6 @@
 """GET /me/points: a volunteer's balance and statement."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.points_schemas import PointsOut, PointsQuery
 from app.blueprints.api.security import BAD_QUERY, BEARER, UNAUTHORIZED, current_api_user, token_required
 from app.extensions import ErrorBody

@@ -13,7 +13,10 @@ BEARER = [{"bearer": []}]
 
 # Shared by the API modules' documentation of their answers. A NUL character
 # is refused before anything else (app/errors.py): PostgreSQL cannot store it.
-BAD_BODY = "invalid_json: the body is not JSON; invalid_characters: a NUL character in the body"
+BAD_BODY = (
+    "invalid_json: the body is not JSON (or nested too deep, or a number too long); "
+    "invalid_characters: a NUL character or a lone surrogate escape (\\ud800) in the body"
+)
 BAD_QUERY = "invalid_characters: a NUL character in the query string"
 UNAUTHORIZED = "missing_token, invalid_token, token_expired or token_revoked"
 

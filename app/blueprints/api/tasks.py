@@ -8,9 +8,9 @@ visits.py. A task outside the caller's reach answers 404 like a missing one.
 """
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.paths import id_path
 from app.blueprints.api.security import (
     BAD_BODY,

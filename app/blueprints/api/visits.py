@@ -9,8 +9,8 @@ on the web page it opens, without an account (CONTRACT.md).
 
 import marshmallow as ma
 from flask import make_response
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.paths import id_path
 from app.blueprints.api.schemas import Strict
 from app.blueprints.api.security import (
