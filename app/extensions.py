@@ -63,6 +63,9 @@ class Api(_SmorestApi):
     web pages' errors and answer them in its own format)."""
 
     ERROR_SCHEMA = ErrorBody
+    # No catch-all "default" response: each operation lists the statuses it
+    # answers, so the document says exactly which errors a client can meet.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass

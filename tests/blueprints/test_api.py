@@ -1,8 +1,13 @@
 """JSON API v1: tokens, registration, /me, the org tree, errors and the OpenAPI document."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
+from app.blueprints.api.paths import decimal_pattern
 from app.models import Grid, User
 from tests.conftest import DEMO, count_rows
 
@@ -200,3 +205,127 @@ def test_openapi_document(client):
     assert error_schema["required"] == ["error"]
     assert "401" in spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
     assert "409" in spec["paths"]["/api/v1/auth/register"]["post"]["responses"]
+
+
+# --- what the fuzz run (tests/test_api_fuzz.py) found ----------------------------
+
+BODY_OPERATIONS = [
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/households"),
+    ("post", "/api/v1/households/{household_id}/needs"),
+    ("post", "/api/v1/tasks"),
+    ("post", "/api/v1/tasks/{task_id}/unclaim"),
+    ("post", "/api/v1/tasks/{task_id}/check-in"),
+    ("post", "/api/v1/tasks/{task_id}/check-out"),
+]
+
+
+def operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method, path, operation
+
+
+def test_every_error_answer_is_documented_with_the_error_body(client):
+    """No catch-all "default" answer hides an undocumented status: each error
+    status an operation can answer is listed, with the error body."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for method, path, operation in operations(spec):
+        responses = operation["responses"]
+        assert "default" not in responses, (method, path)
+        for status, response in responses.items():
+            if "$ref" in response:  # one of flask-smorest's shared answers
+                response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            if int(status) >= 400:
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+        if "security" in operation:
+            assert "401" in responses, (method, path)
+        if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
+            assert {"400", "422"} <= set(responses), (method, path)
+    assert {(m, p) for m, p, op in operations(spec) if "requestBody" in op} == set(BODY_OPERATIONS)
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
+def test_a_nul_byte_for_a_body_is_a_documented_400(client, api_token, method, path):
+    url = path.replace("{household_id}", "1").replace("{task_id}", "1")
+    response = client.open(
+        url,
+        method=method,
+        data=b"\x00",
+        headers={"Content-Type": "application/json", **api_token(DEMO.admin)},
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_characters"
+
+
+UNREADABLE_BODIES = {
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "an integer of 5000 digits": '{"household_id": ' + "9" * 5000 + "}",
+}
+
+
+@pytest.mark.parametrize("body", list(UNREADABLE_BODIES))
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
+def test_bodies_the_json_reader_gives_up_on_are_400(client, api_token, method, path, body):
+    """Python's JSON reader raised RecursionError / ValueError through webargs: a 500."""
+    url = path.replace("{household_id}", "1").replace("{task_id}", "1")
+    response = client.open(
+        url,
+        method=method,
+        data=UNREADABLE_BODIES[body],
+        headers={"Content-Type": "application/json", **api_token(DEMO.admin)},
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("body", ['{"name": "\\ud800"}', '{"\\udfff": 1}', '[["x\\ud83d"]]'])
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
+def test_lone_surrogates_are_refused_like_nul(client, api_token, method, path, body):
+    """A "\\ud800" escape decodes to a string no database can store: it was a 500."""
+    url = path.replace("{household_id}", "1").replace("{task_id}", "1")
+    response = client.open(
+        url, method=method, data=body, headers={"Content-Type": "application/json", **api_token(DEMO.admin)}
+    )
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_characters"
+
+
+def test_surrogate_pairs_are_characters_like_any_other(client):
+    """An escaped pair is one character (😀), a phone number that does not exist."""
+    body = '{"phone": "\\ud83d\\ude00", "password": "x"}'
+    response = client.post("/api/v1/auth/token", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401 and error_of(response)["code"] == "bad_credentials"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/households/2147483648/needs"),
+        ("get", "/api/v1/households/2147483648/needs"),
+        ("delete", "/api/v1/tasks/2147483648/waitlist"),
+        ("post", "/api/v1/tasks/2147483648/waitlist"),
+        ("post", "/api/v1/tasks/99999999999999999999/claim"),
+        ("get", "/api/v1/tasks/0"),
+        ("get", "/api/v1/tasks/-1"),
+    ],
+)
+def test_ids_no_row_can_have_are_404_on_every_method(client, api_token, method, path):
+    """Werkzeug's int(max=…) refused a too large id only after the path's other
+    methods had matched, and answered 405; the id pattern now refuses it first."""
+    response = client.open(path, method=method, headers=api_token(DEMO.admin))
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+
+
+def test_path_ids_are_documented_as_the_range_they_accept(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    (parameter,) = spec["paths"]["/api/v1/tasks/{task_id}"]["parameters"]
+    assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+@given(st.integers(min_value=1, max_value=10**12), st.integers(min_value=0, max_value=10**13))
+def test_decimal_pattern_matches_exactly_one_to_the_limit(limit, number):
+    pattern = re.compile(decimal_pattern(limit))
+    for candidate in (number, limit, limit + 1, limit - 1, 0):
+        assert bool(pattern.fullmatch(str(candidate))) == (1 <= candidate <= limit), (limit, candidate)
+    assert not pattern.fullmatch("0" + str(limit))

@@ -157,6 +157,24 @@ BAD_BODIES = {
         "validation_error",
     ),
     "not a time": ({"ends_at": "tomorrow"}, 422, "validation_error"),
+    # Found by the fuzz run: year 9999 at -14:00 has no UTC time (it was a 500),
+    # and year 9999 in UTC has no Beijing time (the task pages failed on it).
+    "a time beyond UTC": (
+        {"starts_at": "9999-12-31T20:00:00-14:00", "ends_at": "9999-12-31T21:00:00-14:00"},
+        422,
+        "validation_error",
+    ),
+    "a time beyond local time": (
+        {"starts_at": "9999-12-31T20:00:00+00:00", "ends_at": "9999-12-31T21:00:00+00:00"},
+        422,
+        "validation_error",
+    ),
+    "a time before the calendar": (
+        {"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "0001-01-01T01:00:00+14:00"},
+        422,
+        "validation_error",
+    ),
+    "next century": ({"starts_at": "2100-01-01T00:00:00+00:00"}, 422, "validation_error"),
     "no slots": ({"slots": 0}, 422, "invalid_slots"),
     "too many slots": ({"slots": 21}, 422, "invalid_slots"),
     "slots as text": ({"slots": "2"}, 422, "validation_error"),

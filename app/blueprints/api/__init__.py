@@ -12,9 +12,12 @@ def register_api(app: Flask) -> None:
     from app.blueprints.api.households import blp as households_blp
     from app.blueprints.api.me import blp as me_blp
     from app.blueprints.api.org import blp as org_blp
+    from app.blueprints.api.paths import RowIdConverter
     from app.blueprints.api.points import blp as points_blp
     from app.blueprints.api.tasks import blp as tasks_blp
     from app.blueprints.api.visits import blp as visits_blp
+
+    app.url_map.converters["row_id"] = RowIdConverter
 
     for blp in (
         auth_blp,

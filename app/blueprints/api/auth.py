@@ -1,9 +1,10 @@
 """POST /auth/token and POST /auth/register."""
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.schemas import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
+from app.blueprints.api.security import BAD_BODY
 from app.blueprints.api.serializers import user_brief
 from app.extensions import ErrorBody, limiter
 from app.services import accounts
@@ -16,7 +17,11 @@ blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Tokens an
 @limiter.limit(LOGIN_LIMIT)
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description="bad_credentials: wrong phone number or password")
+@blp.alt_response(
+    422, schema=ErrorBody, description="validation_error: a field is missing, too long or not a string"
+)
 @blp.alt_response(
     429,
     schema=ErrorBody,
@@ -37,8 +42,14 @@ def issue_token(body):
 @limiter.limit(REGISTER_LIMIT)
 @blp.arguments(RegisterRequest)
 @blp.response(201, RegisterResponse)
-@blp.alt_response(409, description="phone_taken: the phone number is registered already")
-@blp.alt_response(422, description="A field is missing or not acceptable")
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
+@blp.alt_response(409, schema=ErrorBody, description="phone_taken: the phone number is registered already")
+@blp.alt_response(
+    422,
+    schema=ErrorBody,
+    description="validation_error (shape), invalid_name, invalid_phone, weak_password, unknown_grid, "
+    "unknown_skill, unknown_free_time",
+)
 def register(body):
     """Register a volunteer in a grid, with skills and free times."""
     profile = accounts.VolunteerProfile(

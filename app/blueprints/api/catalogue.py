@@ -1,7 +1,6 @@
 """GET /service-types: the service catalogue, for anyone."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.task_schemas import ServiceTypeOut
 from app.blueprints.api.task_serializers import service_type_out
 from app.services.catalogue import active_service_types, with_rates

@@ -5,8 +5,9 @@ no user id, phone or ID number is ever part of the answer.
 """
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
+from app.blueprints.api.security import BAD_QUERY
 from app.extensions import ErrorBody
 from app.services import honour
 
@@ -82,6 +83,7 @@ def _row_out(row) -> dict:
 @blp.get("")
 @blp.arguments(HonourQuery, location="query", as_kwargs=True)
 @blp.response(200, HonourBoardOut)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_QUERY)
 @blp.alt_response(404, schema=ErrorBody, description="not_found: no such community, street or city")
 @blp.alt_response(
     422,

@@ -5,9 +5,8 @@ community workers write; administrators pass. A household outside the
 caller's part of the tree answers 404 like a missing one (app/auth_scope.py).
 """
 
-from flask_smorest import Blueprint
-
 from app import clock
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.household_schemas import (
     HouseholdDetail,
     HouseholdIn,
@@ -17,12 +16,13 @@ from app.blueprints.api.household_schemas import (
     NeedOut,
 )
 from app.blueprints.api.household_serializers import household_detail, household_summary, need_out
+from app.blueprints.api.paths import id_path
 from app.blueprints.api.security import (
+    BAD_BODY,
+    BAD_QUERY,
     BEARER,
-    INVALID_JSON,
     UNAUTHORIZED,
     current_api_user,
-    id_path,
     token_required,
 )
 from app.blueprints.api.serializers import page_of
@@ -44,6 +44,7 @@ NOT_FOUND = "not_found: no such household, or not in the caller's part of the tr
 @token_required(*LEDGER_READERS)
 @blp.arguments(HouseholdQuery, location="query", as_kwargs=True)
 @blp.response(200, HouseholdPage)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_QUERY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN)
 @blp.alt_response(422, schema=ErrorBody, description="validation_error: a query parameter is not acceptable")
@@ -58,7 +59,7 @@ def list_households(page, per_page, status=None, grid_id=None, q=""):
 @token_required(*LEDGER_WRITERS)
 @blp.arguments(HouseholdIn)
 @blp.response(201, HouseholdDetail)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_WRITE)
 @blp.alt_response(
@@ -121,7 +122,7 @@ def list_needs(household_id):
 @token_required(*LEDGER_WRITERS)
 @blp.arguments(NeedIn)
 @blp.response(201, NeedOut)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_WRITE)
 @blp.alt_response(404, schema=ErrorBody, description=NOT_FOUND)

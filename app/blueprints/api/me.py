@@ -1,10 +1,10 @@
 """GET /me: the caller."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.schemas import Me
-from app.blueprints.api.security import BEARER, current_api_user, token_required
+from app.blueprints.api.security import BEARER, UNAUTHORIZED, current_api_user, token_required
 from app.blueprints.api.serializers import user_brief
+from app.extensions import ErrorBody
 from app.services.accounts import load_profile
 from app.services.org import unit_of
 
@@ -14,7 +14,7 @@ blp = Blueprint("api_me", __name__, url_prefix="/me", description="The caller")
 @blp.get("")
 @token_required()
 @blp.response(200, Me)
-@blp.alt_response(401, description="No valid token")
+@blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.doc(security=BEARER)
 def me():
     """The caller: roles, org unit, skills and free times."""

@@ -1,7 +1,6 @@
 """GET /org/grids and GET /skills: what a registration form chooses from."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.schemas import OrgTree, SkillOut
 from app.services.catalogue import list_skills
 from app.services.org import org_tree

@@ -1,9 +1,8 @@
 """GET /me/points: a volunteer's balance and statement."""
 
-from flask_smorest import Blueprint
-
+from app.blueprints.api.blueprint import Blueprint
 from app.blueprints.api.points_schemas import PointsOut, PointsQuery
-from app.blueprints.api.security import BEARER, UNAUTHORIZED, current_api_user, token_required
+from app.blueprints.api.security import BAD_QUERY, BEARER, UNAUTHORIZED, current_api_user, token_required
 from app.extensions import ErrorBody
 from app.models import Role
 from app.services import statements
@@ -15,6 +14,7 @@ blp = Blueprint("api_points", __name__, url_prefix="/me/points", description="Po
 @token_required(Role.VOLUNTEER)
 @blp.arguments(PointsQuery, location="query", as_kwargs=True)
 @blp.response(200, PointsOut)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_QUERY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description="forbidden: only volunteers have a statement")
 @blp.alt_response(422, schema=ErrorBody, description="validation_error: a query parameter is not acceptable")

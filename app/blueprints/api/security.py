@@ -11,15 +11,14 @@ from app.services.errors import Forbidden, Unauthorized
 
 BEARER = [{"bearer": []}]
 
-# Shared by the API modules' documentation of their answers.
-INVALID_JSON = "invalid_json: the body is not JSON"
+# Shared by the API modules' documentation of their answers. A NUL character
+# is refused before anything else (app/errors.py): PostgreSQL cannot store it.
+BAD_BODY = (
+    "invalid_json: the body is not JSON (or nested too deep, or a number too long); "
+    "invalid_characters: a NUL character or a lone surrogate escape (\\ud800) in the body"
+)
+BAD_QUERY = "invalid_characters: a NUL character in the query string"
 UNAUTHORIZED = "missing_token, invalid_token, token_expired or token_revoked"
-
-
-def id_path(name: str) -> str:
-    """A URL part for a row id: ids beyond a 32-bit integer cannot exist, and
-    refusing them in the URL (404) keeps the database from being asked."""
-    return f"<int(max={2**31 - 1}):{name}>"
 
 
 def current_api_user():

@@ -2,7 +2,10 @@
 catalogue. Times travel as ISO 8601 with an offset (UTC on the way out);
 enums as their `.value` strings."""
 
+from datetime import UTC, datetime
+
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from app.blueprints.api.household_schemas import ServiceTypeBrief, UserRef, _enum_in, _one_of, _row_id, _text
 from app.blueprints.api.schemas import GridOut, Strict
@@ -40,17 +43,32 @@ class TaskQuery(ma.Schema):
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 
+# Task times lie in this century. A far year has no local time (9999-12-31
+# 20:00 UTC is already year 10000 in Shanghai, and pages showing it would
+# fail), and no task is planned that far ahead.
+TASK_TIME_RANGE = ma.validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC),
+    max=datetime(2100, 1, 1, tzinfo=UTC),
+    max_inclusive=False,
+    error=_l("Choose a time in the years 2000 to 2099."),
+)
+
+
+def _task_time(description: str) -> ma.fields.AwareDateTime:
+    return ma.fields.AwareDateTime(
+        required=True,
+        validate=TASK_TIME_RANGE,
+        metadata={"description": description + "; UTC from 2000 up to 2100"},
+    )
+
+
 class TaskIn(Strict):
     """A task for a household; the rules (window, slots, duration) are the service's."""
 
     household_id = _row_id(required=True, strict=True)
     service_type = _text(32, required=True, metadata={"description": "a code from GET /service-types"})
-    starts_at = ma.fields.AwareDateTime(
-        required=True, metadata={"description": "ISO 8601 with an offset; a time without one is refused"}
-    )
-    ends_at = ma.fields.AwareDateTime(
-        required=True, metadata={"description": "after starts_at, within a day"}
-    )
+    starts_at = _task_time("ISO 8601 with an offset; a time without one is refused")
+    ends_at = _task_time("after starts_at, within a day")
     slots = ma.fields.Integer(
         strict=True, load_default=1, metadata={"description": "volunteers wanted, 1 to 20"}
     )

@@ -8,15 +8,16 @@ visits.py. A task outside the caller's reach answers 404 like a missing one.
 """
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
+from app.blueprints.api.blueprint import Blueprint
+from app.blueprints.api.paths import id_path
 from app.blueprints.api.security import (
+    BAD_BODY,
+    BAD_QUERY,
     BEARER,
-    INVALID_JSON,
     UNAUTHORIZED,
     current_api_user,
-    id_path,
     token_required,
 )
 from app.blueprints.api.serializers import page_of
@@ -63,6 +64,7 @@ DETAIL_OPTIONS = (
 @token_required(*READERS)
 @blp.arguments(TaskQuery, location="query", as_kwargs=True)
 @blp.response(200, TaskPage)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_QUERY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_READ)
 @blp.alt_response(422, schema=ErrorBody, description="validation_error: a query parameter is not acceptable")
@@ -86,7 +88,7 @@ def list_tasks(page, per_page, status=None, service_type=None, community_id=None
 @token_required(*LEDGER_WRITERS)
 @blp.arguments(TaskIn)
 @blp.response(201, TaskDetail)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_WRITE)
 @blp.alt_response(404, schema=ErrorBody, description="not_found: no such household in the caller's scope")
@@ -138,7 +140,7 @@ def claim_task(task_id):
 @token_required(Role.VOLUNTEER)
 @blp.arguments(UnclaimIn)
 @blp.response(200, ClaimOut)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_VOLUNTEER)
 @blp.alt_response(

@@ -9,15 +9,15 @@ on the web page it opens, without an account (CONTRACT.md).
 
 import marshmallow as ma
 from flask import make_response
-from flask_smorest import Blueprint
 
+from app.blueprints.api.blueprint import Blueprint
+from app.blueprints.api.paths import id_path
 from app.blueprints.api.schemas import Strict
 from app.blueprints.api.security import (
+    BAD_BODY,
     BEARER,
-    INVALID_JSON,
     UNAUTHORIZED,
     current_api_user,
-    id_path,
     token_required,
 )
 from app.extensions import ErrorBody, db
@@ -88,7 +88,7 @@ def _png(data: str):
 @token_required(Role.VOLUNTEER)
 @blp.arguments(DoorTokenIn)
 @blp.response(200, VisitOut)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_VOLUNTEER)
 @blp.alt_response(404, schema=ErrorBody, description=NOT_CLAIMED)
@@ -109,7 +109,7 @@ def check_in(body, task_id):
 @token_required(Role.VOLUNTEER)
 @blp.arguments(DoorTokenIn)
 @blp.response(200, VisitOut)
-@blp.alt_response(400, schema=ErrorBody, description=INVALID_JSON)
+@blp.alt_response(400, schema=ErrorBody, description=BAD_BODY)
 @blp.alt_response(401, schema=ErrorBody, description=UNAUTHORIZED)
 @blp.alt_response(403, schema=ErrorBody, description=FORBIDDEN_VOLUNTEER)
 @blp.alt_response(404, schema=ErrorBody, description=NOT_CLAIMED)
