@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.bank import bp as bank_bp
     from app.blueprints.board import bp as board_bp
+    from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.help import bp as help_bp
     from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.matching import bp as matching_bp
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(points_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(dashboard_bp)
     register_api(app)
 
 
