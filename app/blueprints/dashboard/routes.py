@@ -64,7 +64,7 @@ def index():
         "period": period,
         "tables": build_tables(figures),
         "as_of": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.LOCAL_TZ),
-        "refresh_minutes": max(refresh_seconds() // 60, 1),
+        "refresh_minutes": -(-refresh_seconds() // 60),  # 0: not cached
         "args": args,
         "previous": _period_url(unit, period.previous()),
         "following": _period_url(unit, period.following()),
