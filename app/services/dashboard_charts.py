@@ -12,10 +12,10 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 
-WIDTH = 560
+WIDTH = 480  # chart units; the page scales the SVG to its card (text stays legible on a phone)
 FONT = 14  # px in chart units; labels are measured with it
 LEGEND_HEIGHT = 30
-MAX_LABEL_WIDTH = 180  # longer row labels are cut with an ellipsis (the table has them in full)
+MAX_LABEL_WIDTH = 150  # longer row labels are cut with an ellipsis (the table has them in full)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def column_chart(
     labels: list[str], series: list[str], values: list[list[float]], whole: bool = True
 ) -> Chart:
     """Columns: group i is labels[i] (a month), with one column per series (values[i][s])."""
-    height, axis_width, bottom_room = 300, 52, 30
+    height, axis_width, bottom_room = 260, 46, 30
     top = LEGEND_HEIGHT + 8 if len(series) > 1 else 12
     plot_left, plot_width = axis_width, WIDTH - axis_width - 8
     bottom = height - bottom_room
