@@ -84,55 +84,82 @@ def _names(level: str, scope: Scope, unit_id: int | None = None) -> list[tuple[i
     return [(row[0], row[1]) for row in db.session.execute(stmt)]
 
 
-def own_unit(actor) -> Unit:
-    """The unit of the actor's whole scope. Raises Forbidden for non-staff."""
-    require_role(actor, *VIEWERS)
-    scope = scope_of(actor)
-    if scope.level == CITY:
-        return Unit(CITY, None, _city_name())
-    found = _names(scope.level, scope, scope.unit_id) if scope.level in _MODELS else []
-    if not found:
-        raise NotFound(_l("You have not been assigned to a street, community or grid yet."), code="no_unit")
-    return Unit(scope.level, scope.unit_id, found[0][1])
+def units_for(actor) -> list[Unit]:
+    """Every unit the actor may choose, widest first, in tree order (one statement).
 
-
-def resolve_unit(actor, key) -> Unit:
-    """The unit named by `key` ("all", "street:1", "community:3", "grid:7"), if
-    the actor may see it; the actor's own unit when `key` is empty.
-
-    Raises InvalidInput `invalid_unit` for a malformed key, NotFound for a
-    unit outside the actor's scope or missing, Forbidden for non-staff.
+    Administrators choose the city, a street or a community (a grid by its
+    URL: a city's thousand grids make no usable list). Raises Forbidden for
+    non-staff.
     """
     require_role(actor, *VIEWERS)
-    if key in (None, ""):
-        return own_unit(actor)
     scope = scope_of(actor)
+    if scope.level not in LEVELS_SHOWN:
+        return []
+    with_grids = scope.level != CITY
+    columns = [Street.id, Street.name, Community.id, Community.name]
+    stmt = sa.select(*columns, *((Grid.id, Grid.name) if with_grids else ())).outerjoin(
+        Community, Community.street_id == Street.id
+    )
+    if with_grids:
+        stmt = stmt.outerjoin(Grid, Grid.community_id == Community.id)
+    if scope.level != CITY:
+        stmt = stmt.where(
+            {"street": Street.id, "community": Community.id, "grid": Grid.id}[scope.level] == scope.unit_id
+        )
+    stmt = stmt.order_by(Street.id, Community.id, *((Grid.id,) if with_grids else ()))
+    found: dict[str, dict[int, str]] = {"street": {}, "community": {}, "grid": {}}
+    for row in db.session.execute(stmt):
+        street_id, street, community_id, community = row[:4]
+        found["street"][street_id] = street
+        if community_id is not None:
+            found["community"][community_id] = f"{street} · {community}"
+        if with_grids and row[4] is not None:
+            found["grid"][row[4]] = f"{community} · {row[5]}"
+    units = [Unit(CITY, None, _city_name())] if scope.level == CITY else []
+    for level in LEVELS_SHOWN[scope.level]:
+        units += [Unit(level, unit_id, name) for unit_id, name in found[level].items()]
+    return units
+
+
+def resolve_unit(actor, key, units: list[Unit] | None = None) -> Unit:
+    """The unit named by `key` ("all", "street:1", "community:3", "grid:7"), if
+    the actor may see it; the actor's own (widest) unit when `key` is empty.
+    `units` is `units_for(actor)` if the caller has it already.
+
+    Raises InvalidInput `invalid_unit` for a malformed key, NotFound for a
+    unit outside the actor's scope or missing (`no_unit`: the actor has no
+    unit at all), Forbidden for non-staff.
+    """
+    units = units_for(actor) if units is None else units
+    if key in (None, ""):
+        if not units:
+            raise NotFound(
+                _l("You have not been assigned to a street, community or grid yet."), code="no_unit"
+            )
+        return units[0]
+    listed = next((unit for unit in units if unit.key == key), None)
+    if listed is not None:
+        return listed
     if key == CITY:
-        if scope.level != CITY:
-            raise NotFound()
-        return Unit(CITY, None, _city_name())
+        raise NotFound()
     match = _UNIT.match(key) if isinstance(key, str) else None
     if match is None or int(match.group(2)) > 2**31 - 1:
         raise InvalidInput(_l("Choose an area from the list."), code="invalid_unit", field="unit")
     level, unit_id = match.group(1), int(match.group(2))
-    found = _names(level, scope, unit_id)
+    found = _names(level, scope_of(actor), unit_id)  # not listed: an administrator's grid, or nothing
     if not found:
         raise NotFound()
     return Unit(level, unit_id, found[0][1])
 
 
-def unit_choices(actor) -> list[tuple[str, str]]:
-    """(key, label) of every unit the actor may choose, widest first.
+def own_unit(actor) -> Unit:
+    """The unit of the actor's whole scope."""
+    return resolve_unit(actor, "")
 
-    Administrators choose the city, a street or a community (a grid by its
-    URL: a city's thousand grids make no usable list).
-    """
-    scope = scope_of(actor)
-    levels = LEVELS_SHOWN.get(scope.level, ())
-    choices = [(CITY, _city_name())] if scope.level == CITY else []
-    for level in levels:
-        choices += [(f"{level}:{unit_id}", name) for unit_id, name in _names(level, scope)]
-    return choices
+
+def unit_choices(actor) -> list[tuple[str, str]]:
+    """(key, label) of every unit the actor may choose, widest first."""
+    return [(unit.key, unit.name) for unit in units_for(actor)]
 
 
 # --- the figures -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REFRESH_SECONDS = 300
 KEY_PREFIX = "mutual-aid:dashboard:v1:"
-MEMORY_ENTRIES = 500  # (unit, period) pairs kept in one process, the least recently used dropped
+MEMORY_ENTRIES = 1000  # figures and pages kept in one process, the least recently used dropped
 
 
 class MemoryStore:
@@ -119,3 +119,17 @@ def cached(key: str, compute: Callable[[], dict]) -> dict:
     if seconds > 0:
         store().set(key, json.dumps(figures, ensure_ascii=False, separators=(",", ":")), seconds)
     return figures
+
+
+def cached_text(key: str, make: Callable[[], str]) -> str:
+    """Text made from cached figures — the page's rendered figures, per
+    language — kept for the refresh period. `key` names the figures'
+    `computed_at`, so new figures always get new text."""
+    seconds = refresh_seconds()
+    if seconds <= 0:
+        return make()
+    found = store().get(key)
+    if found is None:
+        found = make()
+        store().set(key, found, seconds)
+    return found

@@ -223,12 +223,21 @@ def warnings(scope: Scope, today: date) -> dict:
     Overdue reviews are the REVIEW_OVERDUE warning: next review before today.
     """
     conditions = warning_conditions(today)
+    # Each condition is evaluated once per household (a 0/1 flag), then summed.
+    flags = (
+        sa.select(
+            *(sa.case((condition, 1), else_=0).label(kind.value) for kind, condition in conditions.items())
+        )
+        .where(in_grids(Household.grid_id, scope), Household.status == HouseholdStatus.ACTIVE)
+        .subquery()
+    )
+    columns = [flags.c[kind.value] for kind in conditions]
     row = db.session.execute(
         sa.select(
-            *(_count_if(condition) for condition in conditions.values()),
-            _count_if(sa.or_(*conditions.values())),
-            sa.func.count(Household.id),
-        ).where(in_grids(Household.grid_id, scope), Household.status == HouseholdStatus.ACTIVE)
+            *(sa.func.coalesce(sa.func.sum(column), 0) for column in columns),
+            _count_if(sum(columns[1:], columns[0]) > 0),
+            sa.func.count(),
+        )
     ).one()
     counts = {kind.value: int(count) for kind, count in zip(conditions, row, strict=False)}
     return {"kinds": counts, "any": int(row[-2]), "active": int(row[-1])}

@@ -20,7 +20,7 @@ from app.labels import label
 from app.models import Category, ReviewOutcome, TxKind
 from app.services.catalogue import all_service_types
 from app.services.dashboard_activity import ALL_GROUPS
-from app.services.dashboard_charts import Chart, bar_chart, column_chart
+from app.services.dashboard_charts import Chart, bar_chart, column_chart, svg
 from app.services.dashboard_period import month_label
 from app.services.honour import month_index
 from app.services.warnings import WARNING_LABELS, WarningKind
@@ -61,6 +61,17 @@ class Table:
     chart_title: str = ""
     notes: list[str] = field(default_factory=list)
     wide: bool = False  # many columns: the whole page's width
+
+    def chart_svg(self):
+        """The chart as inline SVG markup (None without a chart)."""
+        if self.chart is None:
+            return None
+        return svg(
+            self.chart,
+            f"chart-{self.key}",
+            self.chart_title,
+            _("Every figure in this chart is in the table below it."),
+        )
 
 
 def hours(minutes_or_ms: float, per_hour: int = 60) -> float:

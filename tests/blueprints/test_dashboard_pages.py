@@ -325,3 +325,17 @@ def test_the_dashboard_shows_only_its_own_units(app, client, auth):
         other = user_by_phone(DEMO.community_worker_2).community_id
     assert f'value="community:{other}"' not in html
     assert all(f'value="{key}"' in html for key in names)
+
+
+def test_a_cached_page_computes_nothing(app, client, auth, monkeypatch):
+    """Within the refresh period the figures and their rendering are reused:
+    the request only loads the user, the areas to choose from and the unread count."""
+    monkeypatch.setitem(app.config, "DASHBOARD_REFRESH_SECONDS", 300)
+    monkeypatch.setitem(app.extensions, "dashboard_cache", dashboard_cache.MemoryStore())
+    auth.login(DEMO.community_worker)
+    with count_statements(app) as first:
+        first_page = client.get("/dashboard/?period=year").get_data(as_text=True)
+    with count_statements(app) as second:
+        second_page = client.get("/dashboard/?period=year").get_data(as_text=True)
+    assert len(second) <= 4 < len(first), "\n".join(second)
+    assert second_page == first_page

@@ -12,7 +12,7 @@ import pytest
 from app import clock
 from app.models import Role
 from app.services import casework, dashboard, dashboard_cache
-from app.services.dashboard_charts import bar_chart, column_chart, fit, nice_scale, text_width
+from app.services.dashboard_charts import bar_chart, column_chart, fit, nice_scale, svg, text_width
 from app.services.dashboard_period import MAX_CUSTOM_DAYS, Period, choose_period, period_containing
 from app.services.dashboard_tables import TABLES, build_tables, table_xlsx
 from app.services.errors import Forbidden, InvalidInput, NotFound
@@ -300,3 +300,26 @@ def test_an_unreachable_redis_computes_instead_of_failing(app):
     database = app.config["SQLALCHEMY_DATABASE_URI"]
     with second_app(SQLALCHEMY_DATABASE_URI=database, **settings) as other, other.app_context():
         assert dashboard_cache.cached("k", lambda: {"n": 1})["n"] == 1
+
+
+def test_the_svg_names_itself_and_escapes_every_text():
+    chart = bar_chart(["<script>x</script>"], ["a&b"], [[3]])
+    markup = str(svg(chart, "chart-x", "Title <i>", "Desc"))
+    assert markup.startswith('<svg class="chart" viewBox="0 0 480 ')
+    assert 'role="img" aria-labelledby="chart-x-title chart-x-desc"' in markup
+    assert '<title id="chart-x-title">Title &lt;i&gt;</title><desc id="chart-x-desc">Desc</desc>' in markup
+    assert "<script>" not in markup and "&lt;script&gt;" in markup and "a&amp;b" in markup
+    assert "style=" not in markup
+
+
+def test_text_made_from_figures_is_kept_while_they_are(app, cache_on):
+    made = []
+
+    def make():
+        made.append(1)
+        return f"page {len(made)}"
+
+    with app.app_context():
+        assert dashboard_cache.cached_text("html|k|t1", make) == "page 1"
+        assert dashboard_cache.cached_text("html|k|t1", make) == "page 1"
+        assert dashboard_cache.cached_text("html|k|t2", make) == "page 2"  # new figures, new text

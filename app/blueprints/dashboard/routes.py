@@ -5,8 +5,10 @@ from datetime import datetime
 from io import BytesIO
 
 from flask import abort, flash, make_response, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from app import clock
 from app.auth_scope import role_required
@@ -14,7 +16,7 @@ from app.blueprints.dashboard import bp
 from app.blueprints.dashboard.forms import DashboardForm
 from app.blueprints.forms import attach_error
 from app.services import dashboard
-from app.services.dashboard_cache import refresh_seconds
+from app.services.dashboard_cache import cached_text, refresh_seconds
 from app.services.dashboard_period import choose_period
 from app.services.dashboard_tables import TABLES, XLSX_MIMETYPE, build_tables, table_xlsx
 from app.services.errors import InvalidInput
@@ -33,9 +35,9 @@ def _private(response):
     return response
 
 
-def _choice(form: DashboardForm):
+def _choice(form: DashboardForm, units=None):
     """The area (NotFound outside the viewer's scope) and the period asked for; InvalidInput otherwise."""
-    unit = dashboard.resolve_unit(_actor(), form.unit.data)
+    unit = dashboard.resolve_unit(_actor(), form.unit.data, units)
     if not form.validate():
         first_error = next(iter(form.errors.values()))[0]
         raise InvalidInput(first_error, code=FORM_ERRORS)
@@ -47,9 +49,10 @@ def _choice(form: DashboardForm):
 @role_required(*dashboard.VIEWERS)
 def index():
     form = DashboardForm(request.args)
-    form.unit.choices = dashboard.unit_choices(_actor())
+    units = dashboard.units_for(_actor())
+    form.unit.choices = [(unit.key, unit.name) for unit in units]
     try:
-        unit, period = _choice(form)
+        unit, period = _choice(form, units)
     except InvalidInput as error:
         if error.code != FORM_ERRORS and not attach_error(form, error):
             flash(str(error.message), "error")
@@ -59,13 +62,16 @@ def index():
         form.on.data = form.on.data or period.first
     figures = dashboard.figures(unit, period)
     args = {"unit": unit.key, **period.query_args()}
+    key = f"html|{unit.key}|{period.key}|{get_locale()}|{figures['computed_at']}"
+    html = cached_text(
+        key, lambda: render_template("dashboard/_figures.html", tables=build_tables(figures), args=args)
+    )
     view = {
         "unit": unit,
         "period": period,
-        "tables": build_tables(figures),
+        "figures_html": Markup(html),
         "as_of": datetime.fromisoformat(figures["computed_at"]).astimezone(clock.LOCAL_TZ),
         "refresh_minutes": -(-refresh_seconds() // 60),  # 0: not cached
-        "args": args,
         "previous": _period_url(unit, period.previous()),
         "following": _period_url(unit, period.following()),
     }
