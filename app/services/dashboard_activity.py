@@ -9,7 +9,8 @@ Definitions (also stated on the page):
   to the check-in of the first verified visit on any of its tasks. A need
   counts in the period in which that first claim (visit) falls; claims and
   visits from before the need was recorded (back-dated data) are left out.
-  Grouped by the need's service type; the median, in hours.
+  Grouped by the need's service type; the median, in hours. A need's tasks
+  count in the scope of their grid, like its visits.
 - A *verified visit* is a claim confirmed by the resident (QR, proxy or
   follow-up call) whose points were not reversed. It is dated by its
   check-in; its *hours* are the checked-in minutes (check-in to check-out,
@@ -32,7 +33,6 @@ from app.extensions import db
 from app.models import (
     AccountKind,
     Claim,
-    Household,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
@@ -45,11 +45,13 @@ from app.models import (
 from app.services.dashboard_period import Period
 from app.services.dashboard_sql import (
     checked_in_minutes,
+    claimed_in,
     elapsed_ms,
     in_communities,
     in_grids,
     medians,
     verified,
+    visited_in,
 )
 from app.services.honour import local_month
 
@@ -68,23 +70,46 @@ def response_times(scope: Scope, period: Period) -> dict[str, dict[str, list]]:
     first_claim = sa.func.min(Claim.claimed_at)
     first_visit = sa.func.min(Claim.check_in_at)
     return {
-        "claim": _median_by_type(scope, period, first_claim, Claim.claimed_at >= Need.created_at),
+        "claim": _median_by_type(
+            scope,
+            period,
+            first_claim,
+            Claim.claimed_at >= Need.created_at,
+            claimed_in(period.start, period.end),
+        ),
         "visit": _median_by_type(
-            scope, period, first_visit, sa.and_(verified(), Claim.check_in_at >= Need.created_at)
+            scope,
+            period,
+            first_visit,
+            sa.and_(verified(), Claim.check_in_at >= Need.created_at),
+            visited_in(period.start, period.end),
         ),
     }
 
 
-def _median_by_type(scope: Scope, period: Period, first, condition) -> dict[str, list]:
+def _median_by_type(scope: Scope, period: Period, first, condition, could_be_first) -> dict[str, list]:
+    """The medians of (first − need recorded) over the needs whose first falls
+    in the period, counting the needs' tasks in the scope. Only needs with a
+    task that `could_be_first` in the period are looked at (a pruning, kept
+    apart so the database starts from those few); their first is then taken
+    over all their tasks."""
+    candidates = (
+        sa.select(Task.need_id.label("need_id"))
+        .where(Task.need_id.is_not(None), in_grids(Task.grid_id, scope), could_be_first)
+        .distinct()
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
     per_need = (
         sa.select(
             Need.service_type_code.label("service_type"),
             elapsed_ms(Need.created_at, first).label("ms"),
         )
-        .join(Household, Household.id == Need.household_id)
+        .select_from(candidates)
+        .join(Need, Need.id == candidates.c.need_id)
         .join(Task, Task.need_id == Need.id)
         .join(Claim, Claim.task_id == Task.id)
-        .where(in_grids(Household.grid_id, scope), condition)
+        .where(in_grids(Task.grid_id, scope), condition)
         .group_by(Need.id, Need.service_type_code, Need.created_at)
         .having(sa.and_(first >= period.start, first < period.end))
         .subquery()
@@ -102,6 +127,7 @@ def _median_by_type(scope: Scope, period: Period, first, condition) -> dict[str,
 def _verified_in(scope: Scope, period: Period):
     return sa.and_(
         in_grids(Task.grid_id, scope),
+        visited_in(period.start, period.end),
         verified(),
         Claim.check_in_at >= period.start,
         Claim.check_in_at < period.end,

@@ -229,7 +229,8 @@ def warnings(scope: Scope, today: date) -> dict:
             *(sa.case((condition, 1), else_=0).label(kind.value) for kind, condition in conditions.items())
         )
         .where(in_grids(Household.grid_id, scope), Household.status == HouseholdStatus.ACTIVE)
-        .subquery()
+        .cte("flags")
+        .prefix_with("MATERIALIZED")  # else PostgreSQL inlines it and evaluates each condition twice
     )
     columns = [flags.c[kind.value] for kind in conditions]
     row = db.session.execute(

@@ -7,7 +7,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.auth_scope import Scope, community_ids, grid_ids
-from app.models import Claim, ClaimStatus, LedgerTransaction, TxKind
+from app.models import Claim, ClaimStatus, LedgerTransaction, Task, TaskStatus, TxKind
+from app.services.tasks import MAX_WINDOW
+from app.services.visits import EARLY_CHECK_IN
 
 
 class elapsed_ms(FunctionElement):
@@ -47,6 +49,31 @@ def verified(claim=Claim):
         claim.check_in_at.is_not(None),
         ~sa.exists().where(reversal.claim_id == claim.id, reversal.kind == TxKind.REVERSAL),
     )
+
+
+# --- which tasks can matter to a period ------------------------------------------------
+# Pruning only, never changing a figure: conditions every relevant task meets
+# by the rules of tasks.py and visits.py, so the (status, starts_at) and
+# (grid_id, status, starts_at) indexes on tasks can narrow a city's millions.
+# Every status is listed so that those indexes can range-scan on starts_at.
+ALL_TASK_STATUSES = tuple(TaskStatus)
+
+
+def visited_in(start, end):
+    """WHERE clause on Task: a visit to it can have checked in within [start, end):
+    check-in opens EARLY_CHECK_IN before the window and closes at its end,
+    and a window is at most MAX_WINDOW long."""
+    return sa.and_(
+        Task.status.in_(ALL_TASK_STATUSES),
+        Task.starts_at > start - MAX_WINDOW,
+        Task.starts_at < end + EARLY_CHECK_IN,
+    )
+
+
+def claimed_in(start, end):
+    """WHERE clause on Task: it can have been claimed within [start, end): a
+    claim comes after the task is posted and before it starts."""
+    return sa.and_(Task.status.in_(ALL_TASK_STATUSES), Task.starts_at > start, Task.created_at < end)
 
 
 def in_grids(column, scope: Scope):

@@ -157,8 +157,10 @@ def recount(db, level: str, unit_id, first: date, last: date, today: date) -> di
 
     # time from need to help
     times = {"claim": defaultdict(list), "visit": defaultdict(list)}
-    for n in needs:
-        on_tasks = [c for c in claims if task_of[c.task_id].need_id == n.id]
+    for n in rows(db, Need):  # a need's tasks count in their grid's scope
+        on_tasks = [
+            c for c in claims if task_of[c.task_id].need_id == n.id and task_of[c.task_id].grid_id in grids
+        ]
         first_claim = min((c.claimed_at for c in on_tasks if c.claimed_at >= n.created_at), default=None)
         first_visit = min(
             (c.check_in_at for c in on_tasks if is_verified(c) and c.check_in_at >= n.created_at),
