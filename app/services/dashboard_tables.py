@@ -154,13 +154,13 @@ def _households(figures: dict) -> Table:
         )
     ]
     return Table(
-        "households",
-        _("Households by hardship category"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Households holding each category at the end of the period"),
-        notes,
+        key="households",
+        title=_("Households by hardship category"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Households holding each category at the end of the period"),
+        notes=notes,
     )
 
 
@@ -174,13 +174,13 @@ def _needs(figures: dict, by_service, service_name) -> Table:
     chart = bar_chart([row[0] for row in rows], series, values)
     notes = [_("Opened, met and closed in the period; open: recorded before its end and not closed by then.")]
     return Table(
-        "needs",
-        _("Needs by service type"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Needs opened, met and still open, by service type"),
-        notes,
+        key="needs",
+        title=_("Needs by service type"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Needs opened, met and still open, by service type"),
+        notes=notes,
     )
 
 
@@ -195,7 +195,7 @@ def _response(times: dict, by_service, service_name) -> Table:
     claim, visit = times["claim"], times["visit"]
     codes = by_service((set(claim) | set(visit)) - {ALL_GROUPS})
     rows = []
-    for code in [*codes, ALL_GROUPS] if codes else []:
+    for code in [*codes, ALL_GROUPS] if codes else []:  # no "all" row when there is nothing
         to_claim, to_visit = claim.get(code), visit.get(code)
         rows.append(
             [
@@ -218,13 +218,13 @@ def _response(times: dict, by_service, service_name) -> Table:
         )
     ]
     return Table(
-        "response",
-        _("Time from need to help"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Median hours from need to first claim and to first verified visit"),
-        notes,
+        key="response",
+        title=_("Time from need to help"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Median hours from need to first claim and to first verified visit"),
+        notes=notes,
     )
 
 
@@ -247,26 +247,26 @@ def _services(figures: dict, by_service, service_name) -> list[Table]:
         )
     ]
     monthly = Table(
-        "services_month",
-        _("Services delivered by month"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Verified visits by month"),
-        notes,
+        key="services_month",
+        title=_("Services delivered by month"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Verified visits by month"),
+        notes=notes,
     )
     columns = [_("Service"), _("Verified visits"), _("Volunteer hours")]
     rows = [[service_name(c), per_type[c][0], hours(per_type[c][1])] for c in by_service(per_type)]
     values = [[row[2]] for row in rows]
     chart = bar_chart([row[0] for row in rows], [columns[2]], values, whole=False)
     by_type = Table(
-        "services_type",
-        _("Services delivered by service type"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Volunteer hours by service type"),
-        notes,
+        key="services_type",
+        title=_("Services delivered by service type"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Volunteer hours by service type"),
+        notes=notes,
     )
     return [monthly, by_type]
 
@@ -296,20 +296,26 @@ def _points(figures: dict) -> list[Table]:
     ]
     chart = bar_chart([row[0] for row in rows], [columns[1]], values)
     by_kind = Table(
-        "points", _("Points"), columns, rows, _chart_or_none(chart, values), _("Points by kind"), notes
+        key="points",
+        title=_("Points"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Points by kind"),
+        notes=notes,
     )
     columns = [_("Month"), *(str(POINT_NAMES[kind]) for kind in POINT_KINDS)]
     rows = [[month_label(m), *(monthly[m][kind] for kind in POINT_KINDS)] for m in _months(figures)]
     values = [[row[1], row[2]] for row in rows]
     chart = column_chart([row[0] for row in rows], [columns[1], columns[2]], values)
     by_month = Table(
-        "points_month",
-        _("Points by month"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Points issued and redeemed by month"),
-        notes,
+        key="points_month",
+        title=_("Points by month"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Points issued and redeemed by month"),
+        notes=notes,
         wide=True,
     )
     return [by_kind, by_month]
@@ -331,13 +337,13 @@ def _warnings(figures: dict) -> Table:
         _("Households in the registry with each warning today, as on the warnings page; not per period.")
     ]
     return Table(
-        "warnings",
-        _("Warnings open now"),
-        columns,
-        rows,
-        _chart_or_none(chart, values),
-        _("Households with each warning now"),
-        notes,
+        key="warnings",
+        title=_("Warnings open now"),
+        columns=columns,
+        rows=rows,
+        chart=_chart_or_none(chart, values),
+        chart_title=_("Households with each warning now"),
+        notes=notes,
     )
 
 
