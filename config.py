@@ -49,6 +49,9 @@ class Config:
     # Werkzeug's scrypt default; tests use a cheaper hash to stay fast.
     PASSWORD_HASH_METHOD = "scrypt"
 
+    # Dashboard figures are cached per (area, period) this long (app/services/dashboard_cache.py).
+    DASHBOARD_REFRESH_SECONDS = 300
+
 
 class DevelopmentConfig(Config):
     """Local work: SQLite file under instance/, a generated secret."""
@@ -60,6 +63,7 @@ class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    DASHBOARD_REFRESH_SECONDS = 0  # each test rolls its data back: a kept figure would outlive it
 
 
 class ProductionConfig(Config):

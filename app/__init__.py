@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.bank import bp as bank_bp
     from app.blueprints.board import bp as board_bp
+    from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.help import bp as help_bp
     from app.blueprints.jobs import bp as jobs_bp
     from app.blueprints.matching import bp as matching_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notice_bp)
     app.register_blueprint(supply_bp)
     app.register_blueprint(supply_me_bp)
+    app.register_blueprint(dashboard_bp)
     register_api(app)
 
 

@@ -60,6 +60,7 @@ CLAIMABLE = (S.OPEN,)
 CANCELLABLE = (S.OPEN, S.CLAIMED)
 HOLDING = tuple(status for status in ClaimStatus if status.holds_slot)
 MAX_SLOTS = 20
+MAX_WINDOW = timedelta(days=1)  # a task's window is at most a day (the dashboard relies on it)
 URGENCY_ORDER = sa.case(
     {Urgency.CRITICAL.name: 0, Urgency.URGENT.name: 1, Urgency.NORMAL.name: 2},
     value=sa.cast(Task.urgency, sa.String),
@@ -138,7 +139,7 @@ def _check_task(actor, data: TaskData) -> tuple[Household, ServiceType, int]:
         raise InvalidInput(_l("The window must end after it starts."), code="invalid_window", field="ends_at")
     if data.starts_at <= clock.now():
         raise InvalidInput(_l("The task must start in the future."), code="start_in_past", field="starts_at")
-    if data.ends_at - data.starts_at > timedelta(days=1):
+    if data.ends_at - data.starts_at > MAX_WINDOW:
         raise InvalidInput(_l("A task's window is at most one day."), code="invalid_window", field="ends_at")
     if not isinstance(data.slots, int) or isinstance(data.slots, bool) or not 1 <= data.slots <= MAX_SLOTS:
         raise InvalidInput(
