@@ -226,9 +226,15 @@ def _as_of(_ctx, _param, value: str | None) -> date:
     if value is None:
         return clock.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("give the date as YYYY-MM-DD, such as 2026-11-23") from None
+    if not scale_seed.EARLIEST_AS_OF <= day <= scale_seed.LATEST_AS_OF:
+        raise click.BadParameter(
+            f"choose a day from {scale_seed.EARLIEST_AS_OF} to {scale_seed.LATEST_AS_OF}"
+            " (the history reaches three years back, and the first point rules start in 2000)"
+        )
+    return day
 
 
 @click.command("seed-scale")
@@ -251,8 +257,9 @@ def seed_scale_command(households: int, seed: int, as_of: date) -> None:
         raise click.ClickException(str(error)) from None
     plan = report.plan
     click.echo(
-        f"A city of {plan.households} households in {plan.streets} streets, {plan.communities} communities"
-        f" and {plan.grids} grids, as of {report.as_of} (seed {report.seed}), in {report.seconds:.0f} s."
+        f"A city of {plan.households} households (streets {plan.streets}, communities {plan.communities},"
+        f" grids {plan.grids}, volunteers {plan.volunteers}) as of {report.as_of}, seed {report.seed},"
+        f" in {report.seconds:.0f} s."
     )
     if not report.fast_path:
         click.echo("(Foreign keys were checked row by row: not a superuser, so slower.)")

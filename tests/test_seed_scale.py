@@ -382,3 +382,19 @@ def test_vocabularies_are_safe_to_copy_as_they_are():
         for item in vocabulary:
             words += list(item) if isinstance(item, tuple) else [item]
     assert words and all(not any(c in str(w) for c in "\t\n\r\\") for w in words)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--households", "0"], "0 is not in the range"),
+        (["--households", "x"], "is not a valid integer"),
+        (["--households", "5", "--as-of", "2026-13-01"], "YYYY-MM-DD"),
+        (["--households", "5", "--as-of", "1999-01-01"], "choose a day from 2004-01-01"),
+    ],
+)
+def test_bad_arguments_get_a_clear_message_and_write_nothing(city, cdb, args, message):
+    before = cdb.session.scalar(sa.select(sa.func.count(User.id)))
+    result = city.test_cli_runner().invoke(args=["seed-scale", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert cdb.session.scalar(sa.select(sa.func.count(User.id))) == before

@@ -41,6 +41,7 @@ VOLUNTEERS_PER_HOUSEHOLD = 4
 HISTORY_DAYS = 728  # two years of tasks before the as-of day
 FUTURE_DAYS = 14  # tasks already posted for the next two weeks
 MAX_HOUSEHOLDS = 1_000_000
+EARLIEST_AS_OF, LATEST_AS_OF = date(2004, 1, 1), date(2099, 12, 31)
 
 
 class SeedRefused(Exception):
@@ -156,6 +157,8 @@ def seed_scale(households: int, seed: int, as_of: date, progress: Progress | Non
 
     if not 1 <= households <= MAX_HOUSEHOLDS:
         raise ValueError(f"households must be 1 to {MAX_HOUSEHOLDS}")
+    if not EARLIEST_AS_OF <= as_of <= LATEST_AS_OF:
+        raise ValueError(f"the as-of day must be from {EARLIEST_AS_OF} to {LATEST_AS_OF}")
     check_empty()
     progress = progress or Progress()
     plan = plan_for(households)

@@ -194,12 +194,6 @@ class Books:
             found = self.cache[key] = (award.points, text.dump_json(award.details))
         return found
 
-    def award_visit(self, minute: int, claim_id: int, volunteer: int, community: int, task_id: int, service: str,
-                    urgency: str, expected: int, worked: int, day: int, household) -> None:  # fmt: skip
-        """A confirmed visit, paid when its confirmation runs."""
-        self.push(minute, AWARD, claim_id, volunteer, community, task_id, service, urgency, expected, worked, day,
-                  household)  # fmt: skip
-
     def _award(
         self, at, claim_id, volunteer, community, task_id, service, urgency, expected, worked, day, household
     ):
@@ -209,7 +203,8 @@ class Books:
         earner = self.account("VOLUNTEER", user, at)
         tx = self.post("AWARD", f"award:visit:{claim_id}", f"visit {claim_id}", [(self.issue, -points), (earner, points)],
                        at, claim=claim_id, earner=user, community=community, details=details)  # fmt: skip
-        self.notify(user, "VISIT_CONFIRMED", at, task_id, points=points)
+        if at >= RECENT:
+            self.notify(user, "VISIT_CONFIRMED", at, task_id, points=points)
         roll = rng.random()
         if roll < REVERSAL_SHARE:
             self.push(

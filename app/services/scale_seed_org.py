@@ -7,18 +7,11 @@ from app.extensions import db
 from app.models import City, MovementKind, PartnerKind, Role
 from app.services import scale_seed_text as text
 
-ADMIN_NOTE = "administrator"
 STANDARD_FEN = 78_700  # 787 yuan a month, Weihai's urban standard (seed 002)
-OFFICE_HOURS = (9 * 60, 17 * 60)  # local minutes of the day when staff record things
-
-
-def office_minute(world, rng, day: int) -> int:
-    """A minute within office hours on local day `day` (days from the as-of date)."""
-    return day * 1440 + rng.randint(*OFFICE_HOURS)
 
 
 class Users:
-    """Writes user accounts with their roles (and, for volunteers, skills and free times)."""
+    """Writes user accounts with their roles, all with the one password hash."""
 
     COLUMNS = (
         "id", "name", "phone", "password_hash", "auth_epoch", "active", "locale", "show_full_name",
@@ -66,7 +59,7 @@ def seed_org(world, advance) -> None:
     world.city_id = w.next_id("city")
     w.table("city", ("id", "name"))((world.city_id, _city_name()))
     world.admin_id = users.add("平台管理员", created, (Role.ADMIN,))
-    world.logins.append(_login(world, world.admin_id, "admin", ADMIN_NOTE))
+    world.logins.append(_login(world, world.admin_id, "admin", "administrator"))
     standard_from = world.times.days_of(world.as_of.replace(year=world.as_of.year - 3, month=1, day=1))
     w.table(
         "city_standard",
@@ -144,18 +137,8 @@ def seed_partners(world, advance) -> None:
     rng, w = world.rng("partners"), world.w
     put_partner = w.table(
         "partner",
-        (
-            "id",
-            "name",
-            "kind",
-            "street_id",
-            "contact_name",
-            "contact_phone",
-            "active",
-            "created_by_id",
-            "created_at",
-        ),
-    )
+        ("id", "name", "kind", "street_id", "contact_name", "contact_phone", "active", "created_by_id", "created_at"),
+    )  # fmt: skip
     put_partner_user = w.table("partner_user", ("partner_id", "user_id"))
     put_reward = w.table(
         "reward",
@@ -214,16 +197,15 @@ def seed_partners(world, advance) -> None:
 
 def receive(world, reward_id: int, quantity: int, actor: int, minute: int, note: str) -> None:
     """Goods in: a RECEIVED movement, stock up."""
-    world.put_movement(
-        (
-            world.w.next_id("stock_movement"),
-            reward_id,
-            MovementKind.RECEIVED.name,
-            quantity,
-            None,
-            note,
-            actor,
-            minute,
-        )
+    row = (
+        world.w.next_id("stock_movement"),
+        reward_id,
+        MovementKind.RECEIVED.name,
+        quantity,
+        None,
+        note,
+        actor,
+        minute,
     )
+    world.put_movement(row)
     world.stock[reward_id] += quantity

@@ -15,8 +15,10 @@ This is the hot loop of seed-scale: statuses are plain names and random
 draws use random() arithmetic (random.choices and randint cost ten times more).
 """
 
+from operator import itemgetter
+
 from app.services import scale_seed_text as text
-from app.services.scale_seed_ledger import RECENT
+from app.services.scale_seed_ledger import AWARD, RECENT
 
 DAY = 1440
 HOLDING = ("ACTIVE", "CHECKED_IN", "CHECKED_OUT", "CONFIRMED")
@@ -24,6 +26,12 @@ SOLO = ("repairs", "tutoring", "haircut")  # one volunteer a visit
 # Claim row positions (the claim table's columns, then the volunteer's index).
 ID, TASK, USER, STATUS, CLAIMED, RELEASED, REASON, IN, OUT = range(9)
 EXPIRES, REMINDED, CONFIRMED, VIA, BY, RATING, COMMENT, SATISFACTION, NOTE, FLAGGED, OWNER = range(10, 21)
+BY_CLAIMED, BY_IN, BY_OUT, BY_CONFIRMED = (
+    itemgetter(CLAIMED),
+    itemgetter(IN),
+    itemgetter(OUT),
+    itemgetter(CONFIRMED),
+)
 CLAIM_COLUMNS = (
     "id", "task_id", "volunteer_id", "status", "claimed_at", "released_at", "release_reason", "check_in_at",
     "check_out_at", "confirm_nonce", "confirm_expires_at", "reminded_at", "confirmed_at", "confirmed_via",
@@ -176,7 +184,7 @@ class TaskWriter:
             self._released_first(info, task_id, service, day, start, events, claims)
         visits = [c for c in claims if c[STATUS] == "ACTIVE"]
         if len(visits) == slots:
-            last = max(visits, key=lambda c: c[CLAIMED])
+            last = max(visits, key=BY_CLAIMED)
             events.append((last[CLAIMED], "OPEN", "CLAIMED", last[USER], ""))
         flagged = False
         for claim in visits:
@@ -191,22 +199,22 @@ class TaskWriter:
             flagged |= self._confirm(info, claim, check_out, force)
         checked_in = [c for c in visits if c[IN] is not None]
         if checked_in:
-            first = min(checked_in, key=lambda c: c[IN])
+            first = min(checked_in, key=BY_IN)
             events.append((first[IN], events[-1][2], "IN_PROGRESS", first[USER], ""))
             if all(c[OUT] is not None for c in visits):
-                last = max(visits, key=lambda c: c[OUT])
+                last = max(visits, key=BY_OUT)
                 events.append((last[OUT], "IN_PROGRESS", "AWAITING_CONFIRMATION", last[USER], ""))
                 if all(c[CONFIRMED] is not None for c in visits):
-                    last = max(visits, key=lambda c: c[CONFIRMED])
+                    last = max(visits, key=BY_CONFIRMED)
                     actor = last[BY] if last[VIA] != "QR" else None
                     events.append(
                         (last[CONFIRMED], "AWAITING_CONFIRMATION", "VERIFIED", actor, last[VIA].lower())
                     )
-        award = self.books.award_visit
+        push = self.books.push  # paid when the confirmation's time comes (the books run in time order)
         for claim in visits:
             if claim[CONFIRMED] is not None:
-                award(claim[CONFIRMED], claim[ID], claim[OWNER], info.community, task_id, service, urgency, expected,
-                      claim[OUT] - claim[IN], claim[IN] // DAY, info)  # fmt: skip
+                push(claim[CONFIRMED], AWARD, claim[ID], claim[OWNER], info.community, task_id, service, urgency,
+                     expected, claim[OUT] - claim[IN], claim[IN] // DAY, info)  # fmt: skip
         return flagged
 
     def _confirm(self, info, claim, check_out, force) -> bool:
