@@ -74,6 +74,8 @@ class TaskWriter:
         self.next_claim = w.counter("claim")
         self.busy: set[int] = set()
         self.statuses = world.task_statuses
+        # Notifications about a task wait until the task row is written (they refer to it).
+        self.later: list[tuple] = []
 
     def randint(self, low: int, high: int) -> int:
         return low + int(self.R() * (high - low + 1))
@@ -252,7 +254,7 @@ class TaskWriter:
         if rating is not None and rating <= 2:
             claim[FLAGGED] = True
             if at >= RECENT:
-                self.books.notify(world.grid_workers[info.grid][0], "VISIT_FLAGGED", at, claim[TASK])
+                self.later.append((world.grid_workers[info.grid][0], "VISIT_FLAGGED", at, claim[TASK], {}))
             return True
         if R() < 0.04:
             claim[SATISFACTION], claim[NOTE] = (4, 5, 5)[int(R() * 3)], claim[NOTE] or "回访满意"
@@ -268,8 +270,8 @@ class TaskWriter:
             (first[CLAIMED], "OPEN", "CLAIMED", first[USER], ""),
             (released, "CLAIMED", "OPEN", first[USER], reason),
         ]
-        self.books.notify(
-            self.world.grid_workers[info.grid][0], "TASK_UNCLAIMED", released, task_id, reason=reason
+        self.later.append(
+            (self.world.grid_workers[info.grid][0], "TASK_UNCLAIMED", released, task_id, {"reason": reason})
         )
         again = released + self.randint(5, max(6, int((start - released) * 0.8)))
         index = self.pick(info.community, service, day, again, [first[OWNER]])
@@ -293,7 +295,7 @@ class TaskWriter:
         events.append((cancel, events[-1][2], "CANCELLED", creator, reason))
         for claim in claims:
             claim[STATUS], claim[RELEASED], claim[REASON], claim[REMINDED] = "CANCELLED", cancel, reason, None
-            self.books.notify(claim[USER], "TASK_CANCELLED", cancel, task_id, reason=reason)
+            self.later.append((claim[USER], "TASK_CANCELLED", cancel, task_id, {"reason": reason}))
         from app.services.scale_seed_registry import audit
 
         audit(world, cancel, creator, "cancel", "task", task_id, grid=info.grid, note=reason)
@@ -312,7 +314,7 @@ class TaskWriter:
             (at, "OPEN", "CLAIMED", claim[USER], ""),
             (released, "CLAIMED", "OPEN", None, text.NO_SHOW_NOTE),
         ]
-        self.books.notify(claim[USER], "CLAIM_RELEASED", released, task_id, minutes=30)
+        self.later.append((claim[USER], "CLAIM_RELEASED", released, task_id, {"minutes": 30}))
         if ends + 10 < 0:
             events.append((ends + self.randint(1, 10), "OPEN", "EXPIRED", None, text.EXPIRED_NOTE))
 
@@ -337,6 +339,9 @@ class TaskWriter:
         for at, before, after, actor, note in events:
             put_event((next_event(), task_id, before, after, actor, at, note))
         put_claim, notify = self.put_claim, self.books.notify
+        for user, kind, at, about, params in self.later:
+            notify(user, kind, at, about, **params)
+        self.later.clear()
         for claim in claims:
             put_claim(claim)
             if claim[CLAIMED] >= RECENT:

@@ -137,12 +137,12 @@ def _configure_pg_session(raw, superuser: bool) -> None:
 class BulkWriter:
     """Rows in, chunks out; ids handed out per table; counts kept."""
 
-    def __init__(self, times: Times, progress: Callable[[str], None] | None = None):
+    def __init__(self, times: Times):
         self.times = times
         self.engine = db.engine
         self.dialect = self.engine.dialect.name
         self.counts: dict[str, int] = {}
-        self._next_id: dict[str, int] = {}
+        self._next_id: dict[str, itertools.count] = {}
         self._buffers: dict[str, list] = {}
         self._sql: dict[str, str] = {}
         self._parents: dict[str, set[str]] = {}
@@ -150,7 +150,6 @@ class BulkWriter:
         self._queue: queue.Queue | None = None
         self._threads: list[threading.Thread] = []
         self.fast_path = False
-        self._progress = progress
         if self.dialect == "postgresql":
             self._start_pg_writers()
 
@@ -268,15 +267,6 @@ class BulkWriter:
                     thread.join()
                 self._queue = None
         self._check_errors()
-
-    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:
-        """A statement (or executemany) after everything written so far."""
-        self.flush_all()
-        with self.engine.begin() as conn:
-            if rows is None:
-                conn.exec_driver_sql(sql)
-            elif rows:
-                conn.exec_driver_sql(sql, rows)
 
     # --- PostgreSQL writer threads ---------------------------------------------------
 
