@@ -261,8 +261,8 @@ def seed_scale_command(households: int, seed: int, as_of: date) -> None:
         f" grids {plan.grids}, volunteers {plan.volunteers}) as of {report.as_of}, seed {report.seed},"
         f" in {report.seconds:.0f} s."
     )
-    if not report.fast_path:
-        click.echo("(Foreign keys were checked row by row: not a superuser, so slower.)")
+    if report.dialect == "postgresql" and not report.fast_path:
+        click.echo("(Not a superuser: foreign keys were checked row by row, one writer, so slower.)")
     click.echo("Rows written:")
     for table, count in report.rows.items():
         click.echo(f"  {table:<26}{count:>12,}")

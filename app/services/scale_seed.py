@@ -94,7 +94,8 @@ class ScaleReport:
     phases: list[tuple[str, float]] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     logins: list[Login] = field(default_factory=list)
-    fast_path: bool = False
+    fast_path: bool = False  # PostgreSQL as a superuser: foreign-key triggers skipped while loading
+    dialect: str = ""
 
     @property
     def seconds(self) -> float:
@@ -163,7 +164,7 @@ def seed_scale(households: int, seed: int, as_of: date, progress: Progress | Non
     progress = progress or Progress()
     plan = plan_for(households)
     writer = BulkWriter(Times(as_of))
-    report = ScaleReport(plan, seed, as_of, DEMO_PASSWORD, fast_path=writer.fast_path)
+    report = ScaleReport(plan, seed, as_of, DEMO_PASSWORD, fast_path=writer.fast_path, dialect=writer.dialect)
     world = World(plan, seed, as_of, writer)
 
     def timed(label: str, total: int, work: Callable[[Callable[[int], None]], None]) -> None:
