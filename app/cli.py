@@ -4,7 +4,10 @@ import logging
 import os
 import re
 import signal
-from datetime import UTC, datetime
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 
 import click
 from flask import Flask, current_app
@@ -14,7 +17,7 @@ from flask_babel import force_locale
 from app import clock, jobs
 from app.extensions import db
 from app.models import JobOutcome
-from app.services import accounts, credit_export, demo, key_rotation, ledger
+from app.services import accounts, credit_export, demo, key_rotation, ledger, scale_seed
 from app.services.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(run_job_command)
     app.cli.add_command(jobs_command)
     app.cli.add_command(rotate_data_key_command)
+    app.cli.add_command(seed_scale_command)
 
 
 @click.command("seed-demo")
@@ -219,3 +223,68 @@ def rotate_data_key_command() -> None:
         raise click.ClickException(str(getattr(error, "message", error))) from None
     click.echo(f"Rewrote {report.values} encrypted values and {report.indexes} blind indexes under DATA_KEY.")
     click.echo("Now restart the web processes without DATA_KEY_OLD.")
+
+
+# --- city-scale synthetic data (benchmarks) ---------------------------------------------------
+
+
+class _ClickProgress(scale_seed.Progress):
+    """A bar per phase on stderr, then the phase's time."""
+
+    @contextmanager
+    def phase(self, label: str, total: int):
+        started = time.monotonic()
+        with click.progressbar(length=total, label=f"{label:<26}", file=sys.stderr, show_pos=True) as bar:
+            yield bar.update
+        click.echo(f"  {label}: {time.monotonic() - started:.1f} s", err=True)
+
+
+def _as_of(_ctx, _param, value: str | None) -> date:
+    if value is None:
+        return clock.today()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("give the date as YYYY-MM-DD, such as 2026-11-23") from None
+    if not scale_seed.EARLIEST_AS_OF <= day <= scale_seed.LATEST_AS_OF:
+        raise click.BadParameter(
+            f"choose a day from {scale_seed.EARLIEST_AS_OF} to {scale_seed.LATEST_AS_OF}"
+            " (the history reaches three years back, and the first point rules start in 2000)"
+        )
+    return day
+
+
+@click.command("seed-scale")
+@click.option(
+    "--households",
+    required=True,
+    type=click.IntRange(1, scale_seed.MAX_HOUSEHOLDS),
+    help="How many households; the city, its staff and 4 volunteers a household follow.",
+)
+@click.option("--seed", default=1, show_default=True, help="The same seed (and N, date) gives the same data.")
+@click.option("--as-of", callback=_as_of, help="The day the data leads up to, YYYY-MM-DD. Default: today.")
+@with_appcontext
+def seed_scale_command(households: int, seed: int, as_of: date) -> None:
+    """Fill an empty database with a city-scale synthetic data set (for benchmarks)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("seed-scale refuses to run in production.")
+    try:
+        report = scale_seed.seed_scale(households, seed, as_of, _ClickProgress())
+    except scale_seed.SeedRefused as error:
+        raise click.ClickException(str(error)) from None
+    plan = report.plan
+    click.echo(
+        f"A city of {plan.households} households (streets {plan.streets}, communities {plan.communities},"
+        f" grids {plan.grids}, volunteers {plan.volunteers}) as of {report.as_of}, seed {report.seed},"
+        f" in {report.seconds:.0f} s."
+    )
+    if report.dialect == "postgresql" and not report.fast_path:
+        click.echo("(Not a superuser: foreign keys were checked row by row, one writer, so slower.)")
+    click.echo("Rows written:")
+    for table, count in report.rows.items():
+        click.echo(f"  {table:<26}{count:>12,}")
+    click.echo(f"  {'total':<26}{sum(report.rows.values()):>12,}")
+    click.echo("Tasks by status: " + ", ".join(f"{s} {n:,}" for s, n in sorted(report.statuses.items())))
+    click.echo(f"Every synthetic user's password is {report.password}. Some logins:")
+    for login in report.logins:
+        click.echo(f"  {login.phone}  {login.role:<17} {login.note}")
