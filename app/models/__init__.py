@@ -32,6 +32,7 @@ from app.models.casework import (
     Urgency,
 )
 from app.models.catalogue import ServiceType, Skill
+from app.models.honour import HonourTally, TeamTally
 from app.models.household import (
     ConsentRecord,
     Household,
@@ -78,6 +79,8 @@ from app.models.team import Team, TeamMembership
 from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, user_skill
 
 __all__ = [
+    "HonourTally",
+    "TeamTally",
     "HonourRoll",
     "JobOutcome",
     "JobRun",

@@ -131,7 +131,7 @@ def freeze_honour_rolls(now: datetime) -> str:
         ):
             return False
         scope = honour.BoardScope("community", community_id, name)
-        rows = honour.board(scope, "month", "volunteers", limit=ROLL_SIZE, today=last_day)
+        rows = honour.compute_board(scope, "month", "volunteers", ROLL_SIZE, last_day)  # exact, never cached
         if not rows:
             return False
         frozen = [
