@@ -16,6 +16,11 @@ if it rolls back), so a board computed meanwhile from the old data is stored
 under the old version and never found again. While a session has such
 changes not yet committed, its boards skip the cache both ways.
 
+When another process is computing the very board asked for, the reader
+gets the last one stored for the same arguments instead of computing it
+too: stale for at most the time one computation takes (LOCK_SECONDS at
+worst).
+
 Without Redis, each process has its own cache: a change made through one
 gunicorn worker is seen at once there, and by the others within the TTL.
 If Redis fails, boards are computed without the cache (and logged).
@@ -36,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 60  # seconds; app.config["HONOUR_CACHE_TTL"], 0 turns the cache off
 VERSION_TTL = 7 * 24 * 3600  # a version key outlives every board stored under it
+LOCK_SECONDS = 10  # longest a process is trusted to be computing a board before others compute it too
 EPOCH = "epoch"
 _CHANGED = "honour_cache_changed"  # session.info: version names to move on after commit
 
@@ -62,6 +68,19 @@ class MemoryStore:
                 now = time.monotonic()
                 self._values = {k: v for k, v in self._values.items() if v[0] > now}
             self._values[key] = (time.monotonic() + ttl, value)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Set the key unless it is set (and not expired); whether it was set."""
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None and found[0] > time.monotonic():
+                return False
+            self._values[key] = (time.monotonic() + ttl, value)
+            return True
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._values.pop(key, None)
 
     def versions(self, names: list[str]) -> list[int]:
         with self._lock:
@@ -93,6 +112,12 @@ class RedisStore:
 
     def set(self, key: str, value: str, ttl: int) -> None:
         self._redis.set(self._prefix + key, value, ex=ttl)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        return bool(self._redis.set(self._prefix + key, value, ex=ttl, nx=True))
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
 
     def versions(self, names: list[str]) -> list[int]:
         return [int(v or 0) for v in self._redis.mget([self._prefix + "v:" + n for n in names])]
@@ -137,27 +162,48 @@ def clear(app=None) -> None:
 def cached(scope_key: str, args: tuple, compute, encode, decode):
     """`compute()`'s answer for these arguments, from the cache when it holds one.
 
-    `encode` turns the answer into a JSON-able value and `decode` back.
+    `encode` turns the answer into a JSON-able value and `decode` back. On a
+    miss this process computes and stores the board — unless another process
+    is computing that very board (same versions) right now: then the last
+    board stored for these arguments is answered instead of computing it a
+    second time (a city board read by every worker at once after an award
+    would otherwise be computed by each of them).
     """
     if ttl() <= 0 or db.session.info.get(_CHANGED):
         return compute()
-    names = [EPOCH, scope_key]
+    tail = ":".join(map(str, (scope_key, *args)))
     try:
         the_store = store()
-        epoch, version = the_store.versions(names)
-        key = "board:" + ":".join(map(str, (epoch, version, scope_key, *args)))
+        epoch, version = the_store.versions([EPOCH, scope_key])
+        key = f"board:{epoch}:{version}:{tail}"
         found = the_store.get(key)
+        locked = found is None and the_store.add("computing:" + key, "1", LOCK_SECONDS)
+        if found is None and not locked:
+            found = the_store.get("last:" + tail)
     except Exception:  # the cache is an optimisation: a failing Redis must not fail the page
         log.warning("honour cache unavailable; computing the board", exc_info=True)
         return compute()
     if found is not None:
         return decode(json.loads(found))
-    answer = compute()
     try:
-        the_store.set(key, json.dumps(encode(answer), ensure_ascii=False), ttl())
-    except Exception:
-        log.warning("honour cache unavailable; board not stored", exc_info=True)
+        answer = compute()
+        stored = json.dumps(encode(answer), ensure_ascii=False)
+        try:
+            the_store.set(key, stored, ttl())
+            the_store.set("last:" + tail, stored, ttl())
+        except Exception:
+            log.warning("honour cache unavailable; board not stored", exc_info=True)
+    finally:
+        if locked:
+            _unlock(the_store, "computing:" + key)
     return answer
+
+
+def _unlock(the_store, key: str) -> None:
+    try:
+        the_store.delete(key)
+    except Exception:  # it expires by itself after LOCK_SECONDS
+        log.warning("honour cache: could not release %s", key, exc_info=True)
 
 
 # --- invalidation ------------------------------------------------------------------------

@@ -73,15 +73,16 @@ def volunteer_rows(
 ) -> list[VolunteerRow]:
     """The volunteer board of a scope over local days [first, after) (None: unbounded); two statements."""
     tally = HonourTally
+    points = sa.func.sum(tally.points).label("points")
+    reached_at = sa.func.max(tally.reached_at).label("reached_at")
+    # The ranking (and LIMIT) first, over the tallies alone; names and teams only for the rows shown.
     totals = (
-        sa.select(
-            tally.earner_id,
-            sa.func.sum(tally.points).label("points"),
-            sa.func.max(tally.reached_at).label("reached_at"),
-        )
+        sa.select(tally.earner_id, points, reached_at)
         .where(tally.community_id.in_(communities_of(level, unit_id)), *_in_days(tally.day, first, after))
         .group_by(tally.earner_id)
         .having(sa.func.sum(tally.points) > 0)
+        .order_by(points.desc(), reached_at.asc(), tally.earner_id.asc())
+        .limit(limit)
         .subquery()
     )
     current = aliased(TeamMembership)
@@ -91,7 +92,6 @@ def volunteer_rows(
         .outerjoin(current, sa.and_(current.user_id == User.id, current.left_at.is_(None)))
         .outerjoin(Team, sa.and_(Team.id == current.team_id, Team.active.is_(True)))
         .order_by(totals.c.points.desc(), totals.c.reached_at.asc(), totals.c.earner_id.asc())
-        .limit(limit)
     )
     found = db.session.execute(stmt).all()
     streaks = streak_months([row[0] for row in found], today)
@@ -113,14 +113,14 @@ def team_rows(level: str, unit_id: int, first: date | None, after: date | None, 
     teams = sa.select(Team.id).where(
         Team.active.is_(True), Team.community_id.in_(communities_of(level, unit_id))
     )
+    points = sa.func.sum(TeamTally.points).label("points")
+    reached_at = sa.func.max(TeamTally.reached_at).label("reached_at")
     totals = (
-        sa.select(
-            TeamTally.team_id,
-            sa.func.sum(TeamTally.points).label("points"),
-            sa.func.max(TeamTally.reached_at).label("reached_at"),
-        )
+        sa.select(TeamTally.team_id, points, reached_at)
         .where(TeamTally.team_id.in_(teams), *_in_days(TeamTally.day, first, after))
         .group_by(TeamTally.team_id)
+        .order_by(points.desc(), reached_at.asc(), TeamTally.team_id.asc())
+        .limit(limit)
         .subquery()
     )
     members = (
@@ -134,7 +134,6 @@ def team_rows(level: str, unit_id: int, first: date | None, after: date | None, 
         .join(totals, totals.c.team_id == Team.id)
         .join(Community, Community.id == Team.community_id)
         .order_by(totals.c.points.desc(), totals.c.reached_at.asc(), Team.id.asc())
-        .limit(limit)
     )
     return [
         TeamRow(rank=position, name=name, community=community, points=int(points), members=count, team_id=tid)

@@ -73,12 +73,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('team_id', 'day', name=op.f('pk_team_tally'))
     )
 
+    with op.batch_alter_table('team_membership', schema=None) as batch_op:
+        batch_op.create_index('ix_team_membership_user_joined', ['user_id', 'joined_at'], unique=False)
+
     day = _LOCAL_DAY[op.get_bind().dialect.name]
     op.execute(_FILL_VOLUNTEERS.format(day=day, counted=_COUNTED))
     op.execute(_FILL_TEAMS.format(day=day, counted=_COUNTED))
 
 
 def downgrade():
+    with op.batch_alter_table('team_membership', schema=None) as batch_op:
+        batch_op.drop_index('ix_team_membership_user_joined')
+
     op.drop_table('team_tally')
     with op.batch_alter_table('honour_tally', schema=None) as batch_op:
         batch_op.drop_index('ix_honour_tally_community_day', postgresql_include=['points', 'reached_at'])

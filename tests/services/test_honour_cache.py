@@ -126,6 +126,20 @@ def test_a_change_behind_the_services_back_shows_within_the_ttl(app, db, place, 
     assert points_of(scope)[0] == ("甲*丙", 15)
 
 
+def test_while_another_process_computes_a_board_readers_get_the_last_one(app, db, place, monkeypatch):
+    """No stampede: readers of a board being computed elsewhere do not compute it too."""
+    scope = honour.parse_scope(place["scopes"][1])
+    assert points_of(scope)[0] == ("甲*丙", 10)
+    award(place["b"], place["community"], 20, local(2024, 5, 12))
+    db.session.commit()
+    the_store = honour_cache.store(app)
+    monkeypatch.setattr(the_store, "add", lambda *_args: False)  # another process holds the lock
+    rows, statements = statements_run(db, lambda: honour.board(scope, "month", today=TODAY))
+    assert [(r.name, r.points) for r in rows][0] == ("甲*丙", 10) and statements == []  # the last board
+    monkeypatch.undo()
+    assert points_of(scope)[0] == ("丁戊己", 24)  # computed by the next reader
+
+
 def test_a_ttl_of_zero_turns_the_cache_off(app, db, place, monkeypatch):
     monkeypatch.setitem(app.config, "HONOUR_CACHE_TTL", 0)
     scope = honour.parse_scope(place["scopes"][0])
