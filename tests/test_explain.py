@@ -178,9 +178,8 @@ def my_points(app, client):
     return found
 
 
-def honour_board(app, client, whole_city_all_time: bool = True):
-    """Every scope and period; `whole_city_all_time=False` leaves out the city's all-time boards,
-    which read every tally row of the city by definition (they are what the cache is for)."""
+def honour_board(app, client):
+    """Every scope and period, volunteers and teams."""
     community = build.board_community(app, 4)
     with app.app_context():
         from app.models import Community
@@ -191,8 +190,6 @@ def honour_board(app, client, whole_city_all_time: bool = True):
         client.get("/honour-board")
         for scope in (f"community:{community}", f"street:{street}", f"city:{city}"):
             for period in ("week", "month", "all"):
-                if scope.startswith("city") and period == "all" and not whole_city_all_time:
-                    continue
                 client.get(f"/honour-board?scope={scope}&period={period}")
                 client.get(f"/api/v1/honour-board?scope={scope}&period={period}&kind=teams")
     return found
@@ -229,8 +226,7 @@ def test_an_index_serves_every_statement(app, client, postgres, page):
 
 
 def test_plans_at_city_scale_read_no_large_table_whole(app, client, postgres):
-    """With a synthetic city ANALYZEd beside the demo, the planner's own choice for every page
-    (every board but the city's all-time ones, which read all the city's tally rows)."""
+    """With a synthetic city ANALYZEd beside the demo, the planner's own choice for every page."""
     from tests import synthetic_city
 
     with app.app_context():
@@ -238,9 +234,7 @@ def test_plans_at_city_scale_read_no_large_table_whole(app, client, postgres):
         db.session.commit()
     problems = []
     for page in PAGES:
-        statements = (
-            page(app, client, whole_city_all_time=False) if page is honour_board else page(app, client)
-        )
+        statements = page(app, client)
         clock.freeze(None)
         problems += [f"{page.__name__}: {problem}" for problem in whole_scans(app, statements, seqscan=True)]
     assert not problems, "\n\n=====\n\n".join(problems)

@@ -32,7 +32,7 @@ from app.models.casework import (
     Urgency,
 )
 from app.models.catalogue import ServiceType, Skill
-from app.models.honour import HonourTally, TeamTally
+from app.models.honour import HonourTally, HonourTotal, TeamTally, TeamTotal
 from app.models.household import (
     ConsentRecord,
     Household,
@@ -80,7 +80,9 @@ from app.models.user import FreeTime, Role, User, UserRole, VolunteerFreeTime, u
 
 __all__ = [
     "HonourTally",
+    "HonourTotal",
     "TeamTally",
+    "TeamTotal",
     "HonourRoll",
     "JobOutcome",
     "JobRun",

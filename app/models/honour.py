@@ -56,3 +56,38 @@ class TeamTally(db.Model):
     day: Mapped[date] = mapped_column(primary_key=True)
     points: Mapped[int] = mapped_column(sa.BigInteger)
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HonourTotal(db.Model):
+    """A volunteer's points in one scope over one period, ranked by an index:
+    the board of a current period is read from here in one index range.
+
+    `scope` is `community:<id>`, `street:<id>` or `city:<id>`; `period` is a
+    period's name (`month:2024-05-01`, `all`: app/services/honour_periods.py).
+    Each award and reversal recomputes its volunteer's rows for the periods
+    of the award's day, from the day tallies. Only the current period of
+    each kind is read (older ones are pruned monthly); only totals above 0
+    have a row.
+    """
+
+    scope: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    earner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(sa.BigInteger)
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Best first: points descending, then PostgreSQL sorts only the ties (incremental sort).
+        sa.Index("ix_honour_total_rank", "scope", "period", "points"),
+    )
+
+
+class TeamTotal(db.Model):
+    """A team's points over one current period (TeamTally days added up), so a
+    board of teams reads one row per team in the scope, never their days.
+    Kept like HonourTotal; only totals above 0 have a row."""
+
+    period: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    team_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(sa.BigInteger)
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime)

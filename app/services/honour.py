@@ -8,10 +8,12 @@ daily cap reached) adds nothing and does not move anyone's place.
 
 Those points are pre-added per volunteer, community and local day (and per
 team and day) in the same transaction as every award and reversal
-(app/services/honour_tally.py), so a board reads tally rows, never the
-ledger; `board` keeps computed boards in a cache with a short TTL and
-explicit invalidation (app/services/honour_cache.py); the rows are
-computed in app/services/honour_rows.py.
+(app/services/honour_tally.py), and from those per volunteer, scope and
+current period into ranked totals (app/services/honour_totals.py), so a
+board reads an index range or tally rows, never the ledger; `board` keeps
+computed boards in a cache with a short TTL and explicit invalidation
+(app/services/honour_cache.py); the rows are computed in
+app/services/honour_rows.py.
 """
 
 import re
@@ -27,6 +29,7 @@ from app.extensions import db
 from app.models import City, Community, Street
 from app.services import honour_cache, honour_rows
 from app.services.errors import InvalidInput, NotFound
+from app.services.honour_periods import PERIODS, local_days
 from app.services.honour_rows import (  # noqa: F401  (part of this module's interface)
     TeamRow,
     VolunteerRow,
@@ -36,7 +39,6 @@ from app.services.honour_rows import (  # noqa: F401  (part of this module's int
     streak_months,
 )
 
-PERIODS = ("week", "month", "quarter", "year", "all")
 KINDS = ("volunteers", "teams")
 MAX_LIMIT = 200
 _SCOPE = re.compile(r"^(community|street|city):([0-9]{1,10})$")
@@ -87,20 +89,9 @@ def period_bounds(period: str, today: date | None = None) -> tuple[datetime | No
         raise InvalidInput(
             _l("Choose a week, month, quarter, year or all time."), code="invalid_period", field="period"
         )
-    today = today or clock.today()
-    if period == "all":
+    first, after = local_days(period, today or clock.today())
+    if first is None:
         return None, None
-    if period == "week":
-        first = today - timedelta(days=today.weekday())
-        after = first + timedelta(days=7)
-    elif period == "year":
-        first, after = date(today.year, 1, 1), date(today.year + 1, 1, 1)
-    else:
-        months = 1 if period == "month" else 3
-        start_month = (today.month - 1) // months * months  # 0-based
-        first = date(today.year, start_month + 1, 1)
-        end_month = start_month + months
-        after = date(today.year + end_month // 12, end_month % 12 + 1, 1)
     return _local_midnight(first), _local_midnight(after)
 
 
@@ -198,11 +189,10 @@ def board(scope, period: str, kind: str = "volunteers", limit: int = 50, today: 
 def compute_board(scope: BoardScope, period: str, kind: str, limit: int, today: date) -> list:
     """`board` without the cache: what the tallies say now (the monthly honour roll freezes this)."""
     _check(kind, limit)
-    start, end = period_bounds(period, today)
-    first, after = (clock.local_date(start), clock.local_date(end)) if start else (None, None)
+    period_bounds(period)  # refuses a bad period
     if kind == "teams":
-        return honour_rows.team_rows(scope.level, scope.unit_id, first, after, limit)
-    return honour_rows.volunteer_rows(scope.level, scope.unit_id, first, after, limit, today)
+        return honour_rows.team_rows(scope.level, scope.unit_id, period, today, limit)
+    return honour_rows.volunteer_rows(scope.level, scope.unit_id, period, today, limit)
 
 
 def _encode(rows: list) -> list:

@@ -6,9 +6,9 @@ limit, today) and of version numbers: the scope's own (`community:3`,
 `street:1`, `city:1`) and one `epoch` for all boards. A board lives
 `HONOUR_CACHE_TTL` seconds (default 60), and stops being found at once when
 a version it was stored under moves on:
-  - an award or a reversal (app/services/honour_tally.py) calls
-    `changed_in(communities)` — the award's community and those of the
-    earner's teams — and their streets' and cities' versions move on;
+  - an award or a reversal (app/services/honour_tally.py) calls `changed`
+    with the scopes of the award's community and of the earner's teams'
+    communities (each with its street and city), whose versions move on;
   - a team, a membership, or a volunteer's name or name choice changing
     (seen at flush, whoever writes it) moves the epoch on.
 Versions move only AFTER the writing transaction commits (and are forgotten
@@ -213,23 +213,9 @@ def _remember(names) -> None:
     db.session.info.setdefault(_CHANGED, set()).update(names)
 
 
-def changed_in(community_ids) -> None:
-    """Boards of these communities, their streets and cities change when this transaction commits."""
-    from app.models import Community, Street
-
-    ids = sorted(set(community_ids))
-    if not ids:
-        return
-    rows = db.session.execute(
-        sa.select(Community.id, Community.street_id, Street.city_id)
-        .join(Street, Street.id == Community.street_id)
-        .where(Community.id.in_(ids))
-    ).all()
-    _remember(
-        name
-        for community, street, city in rows
-        for name in (f"community:{community}", f"street:{street}", f"city:{city}")
-    )
+def changed(names) -> None:
+    """Boards of these scopes (`community:3`, `street:1`, `city:1`) change when this transaction commits."""
+    _remember(names)
 
 
 def changed_everywhere() -> None:

@@ -16,8 +16,11 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from app import clock
 from app.extensions import db
-from app.models import Community, Street, Team, TeamMembership, User
+from app.models import Community, Team, TeamMembership, User
 from app.models.honour import HonourTally, TeamTally
+from app.services import honour_totals
+from app.services.honour_periods import local_days
+from app.services.honour_totals import communities_of
 from app.services.privacy import mask_name
 
 
@@ -49,15 +52,6 @@ def public_name(name: str, show_full_name: bool) -> str:
     return name if show_full_name else mask_name(name)
 
 
-def communities_of(level: str, unit_id: int) -> sa.Select:
-    """SELECT of the ids of the communities inside a community, street or city."""
-    if level == "community":
-        return sa.select(Community.id).where(Community.id == unit_id)
-    if level == "street":
-        return sa.select(Community.id).where(Community.street_id == unit_id)
-    return sa.select(Community.id).join(Street).where(Street.city_id == unit_id)
-
-
 def _in_days(column, first: date | None, after: date | None) -> list:
     """WHERE conditions keeping the days in [first, after); None leaves that side open."""
     conditions = []
@@ -68,23 +62,28 @@ def _in_days(column, first: date | None, after: date | None) -> list:
     return conditions
 
 
-def volunteer_rows(
-    level: str, unit_id: int, first: date | None, after: date | None, limit: int, today: date
-) -> list[VolunteerRow]:
-    """The volunteer board of a scope over local days [first, after) (None: unbounded); two statements."""
-    tally = HonourTally
-    points = sa.func.sum(tally.points).label("points")
-    reached_at = sa.func.max(tally.reached_at).label("reached_at")
-    # The ranking (and LIMIT) first, over the tallies alone; names and teams only for the rows shown.
-    totals = (
-        sa.select(tally.earner_id, points, reached_at)
-        .where(tally.community_id.in_(communities_of(level, unit_id)), *_in_days(tally.day, first, after))
-        .group_by(tally.earner_id)
-        .having(sa.func.sum(tally.points) > 0)
-        .order_by(points.desc(), reached_at.asc(), tally.earner_id.asc())
-        .limit(limit)
-        .subquery()
-    )
+def volunteer_rows(level: str, unit_id: int, period: str, today: date, limit: int) -> list[VolunteerRow]:
+    """The volunteer board of a scope over the period of `today`; two statements.
+
+    The current period's board comes ranked from HonourTotal (an index range);
+    any other period's is added up from the day tallies of the scope.
+    """
+    if honour_totals.is_current(period, today):
+        totals = honour_totals.ranked(f"{level}:{unit_id}", period, today, limit).subquery()
+    else:
+        tally = HonourTally
+        points = sa.func.sum(tally.points).label("points")
+        reached_at = sa.func.max(tally.reached_at).label("reached_at")
+        first, after = local_days(period, today)
+        totals = (
+            sa.select(tally.earner_id, points, reached_at)
+            .where(tally.community_id.in_(communities_of(level, unit_id)), *_in_days(tally.day, first, after))
+            .group_by(tally.earner_id)
+            .having(sa.func.sum(tally.points) > 0)
+            .order_by(points.desc(), reached_at.asc(), tally.earner_id.asc())
+            .limit(limit)
+            .subquery()
+        )
     current = aliased(TeamMembership)
     stmt = (
         sa.select(totals.c.earner_id, totals.c.points, User.name, User.show_full_name, Team.name)
@@ -108,21 +107,26 @@ def volunteer_rows(
     ]
 
 
-def team_rows(level: str, unit_id: int, first: date | None, after: date | None, limit: int) -> list[TeamRow]:
-    """The team board of a scope over local days [first, after); one statement."""
+def team_rows(level: str, unit_id: int, period: str, today: date, limit: int) -> list[TeamRow]:
+    """The team board of a scope over the period of `today`: ranked from TeamTotal for the
+    current period, else added up from the team day tallies; one statement."""
     teams = sa.select(Team.id).where(
         Team.active.is_(True), Team.community_id.in_(communities_of(level, unit_id))
     )
-    points = sa.func.sum(TeamTally.points).label("points")
-    reached_at = sa.func.max(TeamTally.reached_at).label("reached_at")
-    totals = (
-        sa.select(TeamTally.team_id, points, reached_at)
-        .where(TeamTally.team_id.in_(teams), *_in_days(TeamTally.day, first, after))
-        .group_by(TeamTally.team_id)
-        .order_by(points.desc(), reached_at.asc(), TeamTally.team_id.asc())
-        .limit(limit)
-        .subquery()
-    )
+    if honour_totals.is_current(period, today):
+        totals = honour_totals.ranked_teams(teams, period, today, limit).subquery()
+    else:
+        first, after = local_days(period, today)
+        points = sa.func.sum(TeamTally.points).label("points")
+        reached_at = sa.func.max(TeamTally.reached_at).label("reached_at")
+        totals = (
+            sa.select(TeamTally.team_id, points, reached_at)
+            .where(TeamTally.team_id.in_(teams), *_in_days(TeamTally.day, first, after))
+            .group_by(TeamTally.team_id)
+            .order_by(points.desc(), reached_at.asc(), TeamTally.team_id.asc())
+            .limit(limit)
+            .subquery()
+        )
     members = (
         sa.select(sa.func.count())
         .where(TeamMembership.team_id == Team.id, TeamMembership.left_at.is_(None))

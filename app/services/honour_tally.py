@@ -10,8 +10,9 @@ created_at < `left_at`).
 Every tally row is a GROUP BY of those source rows (`_volunteer_source`,
 `_team_source`), and it is only ever written by recomputing it from them:
   - `ledger.post` calls `transaction_posted` for each award and reversal,
-    which recomputes the award's (volunteer, community, day) row and the
-    (team, day) rows of the teams the earner was in at that moment;
+    which recomputes the award's (volunteer, community, day) row, the
+    (team, day) rows of the teams the earner was in at that moment, and the
+    volunteer's ranked totals (app/services/honour_totals.py);
   - the team services call `membership_changed`, which recomputes the
     team's rows from the day the membership began or ended;
   - `rebuild_tallies()` recomputes the whole tables with one INSERT … SELECT
@@ -36,7 +37,7 @@ from app import clock
 from app.extensions import db
 from app.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction, TeamMembership, TxKind
 from app.models.honour import HonourTally, TeamTally
-from app.services import honour_cache
+from app.services import honour_cache, honour_totals
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991: a fixed
 # offset gives the local day of any timestamp the platform holds, the same
@@ -228,13 +229,18 @@ def transaction_posted(tx: LedgerTransaction) -> None:
 
 def refresh_award_rows(earner_id: int, community_id: int | None, created_at: datetime) -> None:
     """Recompute the rows an award made at `created_at` counts in: its
-    volunteer's, and those of the teams the volunteer was in at that moment."""
+    volunteer's, and those of the teams the volunteer was in at that moment;
+    then the volunteer's ranked totals from the day tallies."""
     day = clock.local_date(created_at)
     refresh_volunteer_day(earner_id, community_id, day)
     teams = _teams_at(earner_id, created_at)
     for team_id, _community in teams:
         refresh_team_days(team_id, day, day)
-    honour_cache.changed_in({community_id, *(community for _team, community in teams)} - {None})
+        honour_totals.refresh_team_totals(team_id, [day])
+    scopes = honour_totals.scopes_of({community_id, *(community for _team, community in teams)} - {None})
+    if community_id in scopes:
+        honour_totals.refresh_totals(earner_id, scopes[community_id], day)
+    honour_cache.changed(name for names in scopes.values() for name in names)
 
 
 def membership_changed(membership: TeamMembership, since: datetime) -> None:
@@ -247,6 +253,7 @@ def membership_changed(membership: TeamMembership, since: datetime) -> None:
     )  # the books' lock: no award is paid while the team's rows are recomputed
     db.session.flush()
     refresh_team_days(membership.team_id, clock.local_date(since))
+    honour_totals.refresh_team_totals(membership.team_id, [clock.local_date(since), clock.today()])
     honour_cache.changed_everywhere()
 
 
@@ -255,7 +262,8 @@ def membership_changed(membership: TeamMembership, since: datetime) -> None:
 
 def rebuild_tallies() -> tuple[int, int]:
     """Recompute both tally tables from the whole ledger (one DELETE and one
-    INSERT … SELECT each); the rows written (volunteer rows, team rows).
+    INSERT … SELECT each), then the ranked totals of the current periods from
+    them; the tally rows written (volunteer rows, team rows).
 
     For a bulk loader that wrote ledger rows directly (COPY): call it once at
     the end, in the loader's transaction, then commit; also a repair if
@@ -268,6 +276,7 @@ def rebuild_tallies() -> tuple[int, int]:
     db.session.execute(TeamTally.__table__.delete())
     db.session.execute(HonourTally.__table__.insert().from_select(_VOLUNTEER_COLUMNS, _volunteer_source()[0]))
     db.session.execute(TeamTally.__table__.insert().from_select(_TEAM_COLUMNS, _team_source()[0]))
+    honour_totals.rebuild_totals()
     honour_cache.changed_everywhere()
     count = sa.func.count()
     return (
@@ -293,7 +302,10 @@ def _differences(table, source: sa.Select, limit: int) -> list[str]:
 
 
 def check_tallies(limit: int = 20) -> list[str]:
-    """Differences between the tally tables and a recomputation from the ledger (empty: equal)."""
-    return _differences(HonourTally.__table__, _volunteer_source()[0], limit) + _differences(
-        TeamTally.__table__, _team_source()[0], limit
+    """Differences between the tally tables and a recomputation from the ledger, and
+    between the current ranked totals and the tallies (empty: all equal)."""
+    return (
+        _differences(HonourTally.__table__, _volunteer_source()[0], limit)
+        + _differences(TeamTally.__table__, _team_source()[0], limit)
+        + honour_totals.check_totals(limit)
     )

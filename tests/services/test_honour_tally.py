@@ -22,8 +22,8 @@ from app.models import (
     TeamMembership,
     TxKind,
 )
-from app.models.honour import HonourTally, TeamTally
-from app.services import honour, honour_tally, ledger
+from app.models.honour import HonourTally, HonourTotal, TeamTally, TeamTotal
+from app.services import honour, honour_tally, honour_totals, ledger
 from tests.factories import make_tree
 from tests.services import test_honour
 from tests.services.test_honour import (
@@ -85,6 +85,61 @@ def expected_tallies(db) -> tuple[dict, dict]:
     )
 
 
+def expected_totals(db, today) -> dict:
+    """The current periods' ranked totals recomputed in Python from the expected day tallies."""
+    from app.models import Community, Street
+    from app.services.honour_periods import PERIODS, local_days, period_key
+
+    streets = {s.id: s.city_id for s in db.session.scalars(sa.select(Street))}
+    scopes = {
+        c.id: [f"community:{c.id}", f"street:{c.street_id}", f"city:{streets[c.street_id]}"]
+        for c in db.session.scalars(sa.select(Community))
+    }
+    totals: dict[tuple, list] = {}
+    for (earner, community, day), (points, _awards, reached) in expected_tallies(db)[0].items():
+        for period in PERIODS:
+            first, after = local_days(period, today)
+            if community not in scopes or not points or (first and not first <= day < after):
+                continue
+            for scope in scopes[community]:
+                total = totals.setdefault((scope, period_key(period, today), earner), [0, reached])
+                total[0] += points
+                total[1] = max(total[1], reached)
+    return {key: tuple(value) for key, value in totals.items()}
+
+
+def expected_team_totals(db, today) -> dict:
+    """The current periods' team totals recomputed in Python from the expected team day tallies."""
+    from app.services.honour_periods import PERIODS, local_days, period_key
+
+    totals: dict[tuple, list] = {}
+    for (team, day), (points, reached) in expected_tallies(db)[1].items():
+        for period in PERIODS:
+            first, after = local_days(period, today)
+            if first and not first <= day < after:
+                continue
+            total = totals.setdefault((period_key(period, today), team), [0, reached])
+            total[0] += points
+            total[1] = max(total[1], reached)
+    return {key: tuple(value) for key, value in totals.items()}
+
+
+def stored_totals(db, today) -> dict:
+    """The current periods' volunteer totals, and team totals keyed ("team", period, team id)."""
+    from app.services.honour_periods import PERIODS, period_key
+
+    keys = [period_key(period, today) for period in PERIODS]
+    volunteers = {
+        (r.scope, r.period, r.earner_id): (r.points, r.reached_at)
+        for r in db.session.scalars(sa.select(HonourTotal).where(HonourTotal.period.in_(keys)))
+    }
+    teams = {
+        (r.period, r.team_id): (r.points, r.reached_at)
+        for r in db.session.scalars(sa.select(TeamTotal).where(TeamTotal.period.in_(keys)))
+    }
+    return volunteers, teams
+
+
 def stored_tallies(db) -> tuple[dict, dict]:
     volunteers = {
         (r.earner_id, r.community_id, r.day): (r.points, r.awards, r.reached_at)
@@ -100,6 +155,49 @@ def test_tallies_equal_the_ledger_recomputed_in_python(db, world):
     assert honour_tally.check_tallies() == []
     # Zero-point awards have a row (the streak counts them) but no points and no time.
     assert any(points == 0 and reached is None for points, _n, reached in stored_tallies(db)[0].values())
+
+
+def test_current_totals_equal_the_tallies_added_up_in_python(db, world):
+    clock.freeze(local(2024, 5, 15, 12))
+    try:
+        db.session.expire_all()
+        expected = expected_totals(db, TODAY), expected_team_totals(db, TODAY)
+        assert stored_totals(db, TODAY) == expected and len(expected[0]) > 50 and len(expected[1]) > 3
+        assert honour_tally.check_tallies() == []
+        honour_totals.rebuild_totals()  # the bulk path gives the same rows
+        db.session.commit()
+        db.session.expire_all()
+        assert stored_totals(db, TODAY) == expected
+    finally:
+        clock.freeze(None)
+
+
+def test_ended_periods_are_pruned_and_read_from_the_tallies(db, world):
+    """On 1 June (a Saturday) May's totals are dropped; May's board, no longer current, is the same."""
+    scope = honour.parse_scope(f"city:{world.street_a.city_id}")
+    clock.freeze(local(2024, 5, 31, 12))
+    may = honour.compute_board(scope, "month", "volunteers", 200, TODAY)
+    may_teams = honour.compute_board(scope, "month", "teams", 200, TODAY)
+    clock.freeze(local(2024, 6, 1, 0, 10))
+    try:
+        honour_totals.prune_totals()
+        db.session.commit()
+        periods = set(db.session.scalars(sa.select(HonourTotal.period).distinct()))
+        periods |= set(db.session.scalars(sa.select(TeamTotal.period).distinct()))
+        assert "month:2024-05-01" not in periods and "week:2024-05-13" not in periods
+        assert periods <= {
+            "week:2024-05-27",
+            "month:2024-06-01",
+            "quarter:2024-04-01",
+            "year:2024-01-01",
+            "all",
+        }
+        assert "all" in periods and "year:2024-01-01" in periods
+        assert honour.compute_board(scope, "month", "volunteers", 200, TODAY) == may
+        assert honour.compute_board(scope, "month", "teams", 200, TODAY) == may_teams
+        assert honour_tally.check_tallies() == []
+    finally:
+        clock.freeze(None)
 
 
 def test_each_change_keeps_them_equal(db):
@@ -148,8 +246,11 @@ def test_a_broken_tally_is_found_and_rebuilt(db, world, runner):
     )
     db.session.commit()
     problems = honour_tally.check_tallies()
-    assert len(problems) == 3, problems  # the changed row both ways, the missing team row
-    assert any(f"earner_id={key[0]}" in p for p in problems)
+    tallies = [p for p in problems if p.startswith(("honour_tally", "team_tally"))]
+    assert len(tallies) == 3, problems  # the changed row both ways, the missing team row
+    assert any(f"earner_id={key[0]}" in p for p in tallies)
+    # The ranked totals, added up from the right tallies, now disagree with the changed one.
+    assert any(p.startswith("honour_total") and f"earner_id={key[0]}" in p for p in problems)
     assert not ledger.check_books().ok
 
     written = honour_tally.rebuild_tallies()
@@ -163,12 +264,16 @@ def test_a_broken_tally_is_found_and_rebuilt(db, world, runner):
     )
 
 
-def test_ledger_check_command_reports_a_drifted_tally(app, runner):
+def test_ledger_check_reports_a_drifted_tally_and_rebuild_tallies_repairs_it(app, runner):
     with app.app_context():
         _db.session.execute(sa.update(HonourTally).values(points=HonourTally.points + 2))
         _db.session.commit()
     result = runner.invoke(args=["ledger-check"])
     assert result.exit_code == 1 and "PROBLEM: honour_tally" in result.output
+    result = runner.invoke(args=["rebuild-tallies"])
+    assert result.exit_code == 0 and "volunteer-day rows" in result.output
+    result = runner.invoke(args=["ledger-check"])
+    assert result.exit_code == 0, result.output
 
 
 def test_rebuild_after_a_bulk_load_matches_the_brute_force_board(db, world):
@@ -261,12 +366,15 @@ def test_the_migration_fills_the_same_rows_as_rebuild(db, world):
     spec = importlib.util.spec_from_file_location("perf_migration", MIGRATION)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    expected = stored_tallies(db)
-    db.session.execute(sa.delete(HonourTally))
-    db.session.execute(sa.delete(TeamTally))
-    day = migration._LOCAL_DAY[db.session.get_bind().dialect.name]
-    for fill in (migration._FILL_VOLUNTEERS, migration._FILL_TEAMS):
-        db.session.execute(sa.text(fill.format(day=day, counted=migration._COUNTED)))
+    honour_totals.rebuild_totals()  # only the current periods, as the migration fills them
+    db.session.commit()
+    today = clock.today()
+    expected = stored_tallies(db), stored_totals(db, today)
+    for model in (HonourTally, TeamTally, HonourTotal, TeamTotal):
+        db.session.execute(sa.delete(model))
+    for statement in migration._fill_statements(db.session.get_bind().dialect.name, today):
+        db.session.execute(sa.text(statement))
     db.session.commit()
     db.session.expire_all()
-    assert stored_tallies(db) == expected
+    assert (stored_tallies(db), stored_totals(db, today)) == expected
+    assert len(expected[1][0]) > 10 and expected[1][1]
