@@ -18,6 +18,8 @@ confirmation) each work on rows prepared for them.
 """
 
 import argparse
+import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -30,6 +32,7 @@ import requests
 import sqlalchemy as sa
 
 PORT = 5799
+_request_ids = itertools.count()
 PASSWORD = "demo1234"
 BENCH_PHONES = [f"199{n:08d}" for n in range(1, 9)]  # synthetic volunteers 1–8 (same grid group)
 WORKER_PHONE = "19900000080"
@@ -113,8 +116,11 @@ def _extra_tallies(db, rows: int) -> None:
         ),
         {"k": per_user},
     )
+    from app.services import honour_totals
+
+    honour_totals.rebuild_totals()  # the current periods' totals, from all the tallies
     db.session.commit()
-    print(f"extra tally rows ({per_user} per volunteer): {time.perf_counter() - started:.0f} s")
+    print(f"extra tally rows ({per_user} per volunteer) and totals: {time.perf_counter() - started:.0f} s")
 
 
 # --- rows for the writing pages -------------------------------------------------------------------
@@ -209,11 +215,13 @@ class Client:
         token = self.http.post(f"{base}/api/v1/auth/token", json={"phone": phone, "password": PASSWORD})
         self.api = {"Authorization": f"Bearer {token.json()['token']}"}
 
-    def timed(self, method: str, path: str, api: bool = False, **kwargs) -> tuple[float, requests.Response]:
+    def timed(
+        self, method: str, path: str, api: bool = False, tag: str = "x", **kwargs
+    ) -> tuple[float, requests.Response]:
+        """(milliseconds seen by the client, response); `tag` goes into the request id, for the server's log."""
+        headers = {**(self.api if api else {}), "X-Request-ID": f"{tag}.{next(_request_ids)}"}
         started = time.perf_counter()
-        answer = self.http.request(
-            method, self.base + path, headers=self.api if api else None, allow_redirects=False, **kwargs
-        )
+        answer = self.http.request(method, self.base + path, headers=headers, allow_redirects=False, **kwargs)
         elapsed = (time.perf_counter() - started) * 1000
         if answer.status_code >= 500:
             raise RuntimeError(f"{method} {path}: {answer.status_code}")
@@ -258,6 +266,8 @@ def run(clients: int, rounds: int, workers: int) -> None:
         )
     writes = _write_rows(clients, rounds)
     env = {**os.environ, "RATELIMIT_ENABLED": "0"}
+    log_path = "/tmp/perf_bench_server.log"
+    server_log = open(log_path, "w")  # noqa: SIM115 (closed after the server stops)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -271,19 +281,25 @@ def run(clients: int, rounds: int, workers: int) -> None:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log,
     )
     base = f"http://127.0.0.1:{PORT}"
+    times: dict[str, list[float]] = {}
+    names: dict[str, str] = {}
+    errors: list[str] = []
+    guard = threading.Lock()
+    pages = _pages(*ids, task_id)
+    wall = 0.0
     try:
         _wait_for(base)
-        times: dict[str, list[float]] = {}
-        guard = threading.Lock()
-        pages = _pages(*ids, task_id)
-        errors: list[str] = []
 
-        def note(name: str, elapsed: float) -> None:
+        def hit(client: Client, name: str, method: str, path: str, api: bool = False, **kwargs):
+            with guard:
+                tag = names.setdefault(name, f"p{len(names)}")
+            elapsed, answer = client.timed(method, path, api=api, tag=tag, **kwargs)
             with guard:
                 times.setdefault(name, []).append(elapsed)
+            return answer
 
         def volunteer(phone: str) -> None:
             try:
@@ -291,23 +307,19 @@ def run(clients: int, rounds: int, workers: int) -> None:
                 mine = writes[phone]
                 for n in range(rounds):
                     for name, path, api in pages:
-                        note(name, client.timed("GET", path, api=api)[0])
-                    note(
-                        "claim (API)",
-                        client.timed("POST", f"/api/v1/tasks/{mine['claim'][n]}/claim", api=True)[0],
+                        hit(client, name, "GET", path, api)
+                    hit(client, "claim (API)", "POST", f"/api/v1/tasks/{mine['claim'][n]}/claim", True)
+                    visit, door = mine["visit"][n], {"door_token": mine["door"]}
+                    hit(
+                        client, "check-out (API)", "POST", f"/api/v1/tasks/{visit}/check-out", True, json=door
                     )
-                    visit = mine["visit"][n]
-                    door = {"door_token": mine["door"]}
-                    note(
-                        "check-out (API)",
-                        client.timed("POST", f"/api/v1/tasks/{visit}/check-out", True, json=door)[0],
+                    answer = hit(
+                        client, "confirmation link (API)", "POST", f"/api/v1/tasks/{visit}/confirmation", True
                     )
-                    elapsed, answer = client.timed("POST", f"/api/v1/tasks/{visit}/confirmation", api=True)
-                    note("confirmation link (API)", elapsed)
                     path = "/" + answer.json()["url"].split("/", 3)[3]
                     resident = _resident(base)
-                    note("resident's page", resident.timed("GET", path)[0])
-                    note("resident confirms (award)", resident.timed("POST", path, data={"rating": "5"})[0])
+                    hit(resident, "resident's page", "GET", path)
+                    hit(resident, "resident confirms (award)", "POST", path, data={"rating": "5"})
             except Exception as error:  # reported after the run
                 errors.append(f"{phone}: {error!r}")
 
@@ -315,9 +327,9 @@ def run(clients: int, rounds: int, workers: int) -> None:
             try:
                 client = Client(base, WORKER_PHONE)
                 for _ in range(rounds):
-                    note("household list (web)", client.timed("GET", "/registry/")[0])
-                    note("household list (API)", client.timed("GET", "/api/v1/households", api=True)[0])
-                    note("warning list (web)", client.timed("GET", "/registry/warnings")[0])
+                    hit(client, "household list (web)", "GET", "/registry/")
+                    hit(client, "household list (API)", "GET", "/api/v1/households", True)
+                    hit(client, "warning list (web)", "GET", "/registry/warnings")
             except Exception as error:
                 errors.append(f"grid worker: {error!r}")
 
@@ -329,20 +341,46 @@ def run(clients: int, rounds: int, workers: int) -> None:
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
-        print(f"{clients} clients, {rounds} rounds, {workers} gunicorn workers, {wall:.0f} s")
-        print(f"{'page':42} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}")
-        for name, found in times.items():
-            found.sort()
-            p95 = found[min(len(found) - 1, int(round(0.95 * len(found))) - 1)]
-            print(f"{name:42} {len(found):5} {statistics.median(found):8.1f} {p95:8.1f} {found[-1]:8.1f}")
-        for error in errors:
-            print("ERROR", error)
     finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        server_log.close()
+    server_times = _server_times(log_path, {tag: name for name, tag in names.items()})
+    print(f"{clients} clients, {rounds} rounds, {workers} gunicorn workers, {wall:.0f} s; milliseconds")
+    print(
+        f"{'page':40} {'n':>4} | {'client: median':>14} {'p95':>7} {'max':>7} | {'server: median':>14} {'p95':>7}"
+    )
+    for name, found in times.items():
+        server = server_times.get(name, [0.0])
+        print(
+            f"{name:40} {len(found):4} | {statistics.median(found):14.1f} {_p95(found):7.1f} {max(found):7.1f}"
+            f" | {statistics.median(server):14.1f} {_p95(server):7.1f}"
+        )
+    for error in errors:
+        print("ERROR", error)
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def _server_times(log_path: str, names: dict[str, str]) -> dict[str, list[float]]:
+    """Each page's durations as the app logged them (its request log: from the request's start to its response)."""
+    found: dict[str, list[float]] = {}
+    with open(log_path) as log:
+        for line in log:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            tag = str(entry.get("request_id", "")).split(".")[0]
+            if tag in names and entry.get("duration_ms") is not None:
+                found.setdefault(names[tag], []).append(float(entry["duration_ms"]))
+    return found
 
 
 def _wait_for(base: str) -> None:

@@ -318,7 +318,7 @@ def test_resident_confirms(app):
         )
         clock.freeze(None)
     assert_fixed(page, 3)
-    assert_fixed(confirm, 31)  # the award: rules, daily cap, ledger, honour tallies and totals, notification
+    assert_fixed(confirm, 32)  # the award: rules, daily cap, ledger, honour tallies and totals, notification
 
 
 # --- my points ------------------------------------------------------------------------------------

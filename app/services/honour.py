@@ -164,11 +164,12 @@ def board(scope, period: str, kind: str = "volunteers", limit: int = 50, today: 
     that order, 1, 2, 3 …: equal points still get different ranks.
 
     Volunteer rows also carry the current team's name and the steadiness
-    streak (`streak_months`). From the cache when it holds this board
-    (at most HONOUR_CACHE_TTL seconds old, and never older than the last
-    committed award, reversal or team change); else computed from the
-    tallies in the same number of SQL statements however many rows there are
-    (two for volunteers, one for teams).
+    streak (`streak_months`). From the cache when it holds this board (at
+    most HONOUR_CACHE_TTL seconds old, and never older than the last
+    committed award, reversal or team change, but while another process
+    computes it: app/services/honour_cache.py); else computed by
+    `compute_board`, in the same number of SQL statements however many rows
+    there are (two for volunteers, one for teams).
 
     Raises InvalidInput `invalid_scope`, `invalid_period`, `invalid_kind`,
     `invalid_limit`; NotFound for a scope that does not exist.
@@ -187,7 +188,9 @@ def board(scope, period: str, kind: str = "volunteers", limit: int = 50, today: 
 
 
 def compute_board(scope: BoardScope, period: str, kind: str, limit: int, today: date) -> list:
-    """`board` without the cache: what the tallies say now (the monthly honour roll freezes this)."""
+    """`board` without the cache: what the totals and tallies say now (the monthly
+    honour roll freezes this). The current period's board is an index range of
+    the ranked totals; another period's is added up from the day tallies."""
     _check(kind, limit)
     period_bounds(period)  # refuses a bad period
     if kind == "teams":

@@ -67,38 +67,69 @@ def _day_range(column, period: str, day: date) -> list:
 # --- after an award or a reversal ----------------------------------------------------
 
 
+def _by_period() -> sa.Select:
+    """SELECT, per community of a city where a volunteer earned, the volunteer's
+    points and latest award time in each period (bounds as parameters), from
+    the day tallies; built once, so its compiled form is reused."""
+    tally = HonourTally
+    columns = []
+    for period in PERIODS:
+        inside = (
+            sa.true()
+            if period == "all"
+            else sa.and_(
+                tally.day >= sa.bindparam(f"{period}_first"), tally.day < sa.bindparam(f"{period}_after")
+            )
+        )
+        columns += [
+            sa.func.sum(sa.case((inside, tally.points), else_=0)),
+            sa.func.max(sa.case((inside, tally.reached_at))),
+        ]
+    return (
+        sa.select(Community.id, Community.street_id, *columns)
+        .select_from(tally)
+        .join(Community, Community.id == tally.community_id)
+        .join(Street, Street.id == Community.street_id)
+        .where(tally.earner_id == sa.bindparam("earner"), Street.city_id == sa.bindparam("city"))
+        .group_by(Community.id, Community.street_id)
+    )
+
+
+_BY_PERIOD = _by_period()
+
+
 def refresh_totals(earner_id: int, scopes: list[str], day: date) -> None:
-    """Recompute the volunteer's rows in these scopes for every period of `day` (two statements)."""
+    """Recompute the volunteer's rows in these scopes (a community, its street
+    and city) for every period of `day`, from the day tallies (three statements)."""
+    (community, street, city) = (int(scope.split(":")[1]) for scope in scopes)
     keys = {period: period_key(period, day) for period in PERIODS}
+    params = {"earner": earner_id, "city": city}
+    for period in PERIODS[:-1]:
+        params[f"{period}_first"], params[f"{period}_after"] = local_days(period, day)
+    rows = db.session.execute(_BY_PERIOD, params).all()
+    totals: dict[tuple[str, str], list] = {}
+    for row in rows:
+        community_id, street_id, sums = row[0], row[1], row[2:]
+        inside = [scopes[2]] + [scopes[1]] * (street_id == street) + [scopes[0]] * (community_id == community)
+        for n, period in enumerate(PERIODS):
+            points, reached = sums[2 * n], sums[2 * n + 1]
+            for scope in inside:
+                total = totals.setdefault((scope, keys[period]), [0, None])
+                total[0] += int(points or 0)
+                total[1] = max(filter(None, (total[1], reached)), default=None)
     table = HonourTotal.__table__
     db.session.execute(
         table.delete().where(
             table.c.earner_id == earner_id, table.c.scope.in_(scopes), table.c.period.in_(list(keys.values()))
         )
     )
-    tally = HonourTally
-    points = sa.func.sum(tally.points)
-    sources = []
-    for scope in scopes:
-        level, unit = scope.split(":")
-        for period, key in keys.items():
-            sources.append(
-                sa.select(
-                    sa.literal(scope, sa.String),
-                    sa.literal(key, sa.String),
-                    tally.earner_id,
-                    points,
-                    sa.func.max(tally.reached_at),
-                )
-                .where(
-                    tally.earner_id == earner_id,
-                    tally.community_id.in_(communities_of(level, int(unit))),
-                    *_day_range(tally.day, period, day),
-                )
-                .group_by(tally.earner_id)
-                .having(points > 0)
-            )
-    db.session.execute(table.insert().from_select(_COLUMNS, sa.union_all(*sources)))
+    values = [
+        {"scope": scope, "period": key, "earner_id": earner_id, "points": points, "reached_at": reached}
+        for (scope, key), (points, reached) in totals.items()
+        if points > 0
+    ]
+    if values:
+        db.session.execute(table.insert(), values)
 
 
 def refresh_team_totals(team_id: int, days: list[date]) -> None:
