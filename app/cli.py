@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from app import clock, jobs
 from app.extensions import db
 from app.models import JobOutcome
-from app.services import accounts, credit_export, demo, key_rotation, ledger, scale_seed
+from app.services import accounts, credit_export, demo, honour_tally, key_rotation, ledger, scale_seed
 from app.services.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(ledger_check_command)
+    app.cli.add_command(rebuild_tallies_command)
     app.cli.add_command(points_export_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(run_job_command)
@@ -79,6 +80,17 @@ def ledger_check_command() -> None:
         click.echo(f"{len(report.problems)} problems found.")
         raise SystemExit(1)
     click.echo("The books balance.")
+
+
+@click.command("rebuild-tallies")
+@with_appcontext
+def rebuild_tallies_command() -> None:
+    """Recompute the honour board's tallies from the ledger (after a bulk load, or if ledger-check found them off)."""
+    volunteer_rows, team_rows = honour_tally.rebuild_tallies()
+    db.session.commit()
+    click.echo(
+        f"Honour tallies rebuilt from the ledger: {volunteer_rows} volunteer-day rows, {team_rows} team-day rows."
+    )
 
 
 def _month(_ctx, _param, value: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from sqlalchemy import orm
 from app import create_app
 from app.extensions import api, limiter
 from app.extensions import db as _db
+from app.services import honour_cache
 from app.services.demo import DEMO_PASSWORD, seed_demo
 from config import database_url
 
@@ -55,8 +56,13 @@ def _app(tmp_path_factory):
 
 @pytest.fixture
 def app(_app):
-    """The app, with every session joined to one transaction rolled back after the test."""
+    """The app, with every session joined to one transaction rolled back after the test.
+
+    The honour-board cache is emptied first: its versions only move forward,
+    so a board cached by an earlier test could match data rolled back since.
+    """
     with _app.app_context():
+        honour_cache.clear(_app)
         connection = _db.engine.connect()
     transaction = connection.begin()
     real_session = _db.session

@@ -77,16 +77,23 @@ _rooms = itertools.count(101)
 
 def purge_ledger(transaction_ids) -> None:
     """Remove ledger transactions committed for real by a concurrency test, and
-    put the cached balances back. Ledger rows refuse DELETE by trigger, so this
-    runs with triggers off for its transaction (PostgreSQL only; superuser)."""
+    put the cached balances and the honour-board tallies back. Ledger rows
+    refuse DELETE by trigger, so this runs with triggers off for its
+    transaction (PostgreSQL only; superuser)."""
     import sqlalchemy as sa
 
     from app.extensions import db
-    from app.models import LedgerAccount, LedgerEntry, LedgerTransaction
+    from app.models import LedgerAccount, LedgerEntry, LedgerTransaction, TxKind
+    from app.services import honour_tally
 
     ids = list(transaction_ids)
     if not ids:
         return
+    awards = db.session.execute(
+        sa.select(
+            LedgerTransaction.earner_id, LedgerTransaction.community_id, LedgerTransaction.created_at
+        ).where(LedgerTransaction.id.in_(ids), LedgerTransaction.kind == TxKind.AWARD)
+    ).all()
     db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
     for account_id, amount in db.session.execute(
         sa.select(LedgerEntry.account_id, LedgerEntry.amount).where(LedgerEntry.transaction_id.in_(ids))
@@ -101,6 +108,8 @@ def purge_ledger(transaction_ids) -> None:
         sa.update(LedgerTransaction).where(LedgerTransaction.id.in_(ids)).values(reverses_id=None)
     )
     db.session.execute(sa.delete(LedgerTransaction).where(LedgerTransaction.id.in_(ids)))
+    for earner_id, community_id, created_at in awards:
+        honour_tally.refresh_award_rows(earner_id, community_id, created_at)
 
 
 def at_once(app, calls) -> list[str]:

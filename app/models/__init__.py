@@ -32,6 +32,7 @@ from app.models.casework import (
     Urgency,
 )
 from app.models.catalogue import ServiceType, Skill
+from app.models.honour import HonourTally, HonourTotal, TeamTally, TeamTotal
 from app.models.household import (
     ConsentRecord,
     Household,
@@ -110,6 +111,10 @@ __all__ = [
     "PartnerMember",
     "SupplyMatch",
     "SupplyOffer",
+    "HonourTally",
+    "HonourTotal",
+    "TeamTally",
+    "TeamTotal",
     "HonourRoll",
     "JobOutcome",
     "JobRun",

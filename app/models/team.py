@@ -49,5 +49,7 @@ class TeamMembership(db.Model):
             postgresql_where=sa.text("left_at IS NULL"),
             sqlite_where=sa.text("left_at IS NULL"),
         ),
+        # The teams a volunteer was in at a moment (an award's honour-board tallies).
+        sa.Index("ix_team_membership_user_joined", "user_id", "joined_at"),
         sa.CheckConstraint("left_at IS NULL OR left_at >= joined_at", name="period"),
     )

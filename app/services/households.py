@@ -118,10 +118,13 @@ def view_household(actor, household_id: int, options=()) -> Household:
 
 
 def households_stmt(actor, *, status: HouseholdStatus | None = None, grid_id: int | None = None, q: str = ""):
-    """SELECT of the households the actor may read, with members, newest first."""
+    """SELECT of the households the actor may read, with members, newest first.
+
+    Members come without their ID number (lists show `id_masked`): no page of
+    hundreds of households decrypts hundreds of ID numbers."""
     require_role(actor, *LEDGER_READERS)
     stmt = scoped(sa.select(Household), Household, actor).options(
-        selectinload(Household.members), selectinload(Household.grid)
+        selectinload(Household.members).defer(Member.id_number, raiseload=True), selectinload(Household.grid)
     )
     if status is not None:
         stmt = stmt.where(Household.status == status)

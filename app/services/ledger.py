@@ -29,6 +29,7 @@ from app.models import (
     Voucher,
     VoucherStatus,
 )
+from app.services import honour_tally
 from app.services.errors import Conflict
 
 GLOBAL = 0  # owner_id of the issuing account and the sink
@@ -128,6 +129,7 @@ def post(
     db.session.flush()
     for acc, _ in postings:
         db.session.expire(acc, ["balance", "version"])
+    honour_tally.transaction_posted(tx)  # awards and reversals: the honour board's tallies
     return tx
 
 
@@ -172,7 +174,8 @@ def check_books() -> BooksReport:
     entries; every cached balance equals the sum of its entries; no account
     but the issuing one is below zero; the sink holds exactly the price of
     the vouchers not yet handed over; each reward's stock equals the sum of
-    its movements; no visit is paid twice."""
+    its movements; no visit is paid twice; the honour board's tallies equal
+    a recomputation from the ledger."""
     report = BooksReport()
     report.transactions = db.session.scalar(sa.select(sa.func.count(LedgerTransaction.id)))
     report.accounts = db.session.scalar(sa.select(sa.func.count(LedgerAccount.id)))
@@ -229,4 +232,5 @@ def check_books() -> BooksReport:
         .having(sa.func.count(LedgerTransaction.id) > 1)
     ).all()
     report.problems += [f"visit {c} was paid more than once" for c in twice]
+    report.problems += honour_tally.check_tallies()
     return report

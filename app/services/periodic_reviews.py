@@ -13,7 +13,7 @@ from app import clock
 from app.auth_scope import is_valid_id
 from app.extensions import db
 from app.models import Community, HonourRoll, Notification, NotificationKind, Role, User, UserRole
-from app.services import honour
+from app.services import honour, honour_totals
 from app.services.notifications import notify
 from app.services.warnings import reviews_due
 
@@ -119,9 +119,12 @@ def freeze_honour_rolls(now: datetime) -> str:
     one for that month is left alone (and UNIQUE(community_id, month) stops a
     concurrent second writer), so a reversal made later changes the live
     board but not the roll. A community with nobody on the board gets no
-    roll. Names are as the board shows them at freezing time.
+    roll. Names are as the board shows them at freezing time. The ranked
+    totals of periods that have ended are pruned first.
     """
     month, last_day = month_before(clock.local_date(now))
+    honour_totals.prune_totals()  # ended periods (by the clock, not `now`: a catch-up run is late)
+    db.session.commit()
     communities = db.session.execute(sa.select(Community.id, Community.name).order_by(Community.id)).all()
 
     def freeze(community) -> bool:
@@ -131,7 +134,7 @@ def freeze_honour_rolls(now: datetime) -> str:
         ):
             return False
         scope = honour.BoardScope("community", community_id, name)
-        rows = honour.board(scope, "month", "volunteers", limit=ROLL_SIZE, today=last_day)
+        rows = honour.compute_board(scope, "month", "volunteers", ROLL_SIZE, last_day)  # exact, never cached
         if not rows:
             return False
         frozen = [

@@ -16,6 +16,7 @@ from app import clock
 from app.auth_scope import is_valid_id
 from app.extensions import db
 from app.models import Community, Grid, Role, Team, TeamMembership, User
+from app.services import honour_tally
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services.honour import public_name
 
@@ -67,6 +68,7 @@ def _join(user_id: int, team_id: int) -> TeamMembership:
             db.session.add(membership)
     except IntegrityError:
         raise _already_in_team() from None
+    honour_tally.membership_changed(membership, membership.joined_at)
     return membership
 
 
@@ -151,6 +153,7 @@ def leave_team(actor) -> TeamMembership:
     if membership is None:
         raise Conflict(_l("You are not in a team."), code="not_in_team")
     membership.left_at = max(clock.now(), membership.joined_at)
+    honour_tally.membership_changed(membership, membership.left_at)
     db.session.commit()
     return membership
 

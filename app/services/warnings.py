@@ -23,6 +23,7 @@ from app.models import (
     HouseholdStatus,
     Measure,
     MeasureKind,
+    Member,
     Need,
     NeedStatus,
     Urgency,
@@ -134,7 +135,9 @@ class WarningRow:
 def _active_households(actor) -> list[Household]:
     stmt = scoped(sa.select(Household), Household, actor).where(Household.status == HouseholdStatus.ACTIVE)
     stmt = stmt.options(
-        selectinload(Household.members), selectinload(Household.events), selectinload(Household.grid)
+        selectinload(Household.members).defer(Member.id_number, raiseload=True),  # not shown: not decrypted
+        selectinload(Household.events),
+        selectinload(Household.grid),
     )
     return list(db.session.scalars(stmt.order_by(Household.id)))
 

@@ -4,8 +4,10 @@ donations (with bad amounts and double submits) through the real services,
 and after every step checks the books (ENGINEERING.md "A ledger that cannot
 lie"): every transaction sums to zero, cached balances equal the sums, no
 account but the issuing one is below zero, the sink holds exactly the open
-vouchers, stock equals its movements, no visit is paid twice — and each
-volunteer's balance equals what a plain model of the rules expects.
+vouchers, stock equals its movements, no visit is paid twice, the honour
+board's tallies equal a recomputation from the ledger (volunteers also join
+and leave a team between awards) — and each volunteer's balance equals
+what a plain model of the rules expects.
 
 Each example runs in its own outer database transaction, opened and rolled
 back by the state machine itself (a function-scoped fixture would span all
@@ -39,7 +41,7 @@ from app.models import (
     Voucher,
     VoucherStatus,
 )
-from app.services import bank, donations, ledger, points, stock, vouchers
+from app.services import bank, donations, honour_tally, ledger, points, stock, teams, vouchers
 from app.services.accounts import create_user, find_by_phone
 from app.services.errors import DomainError
 from tests.conftest import DEMO
@@ -93,6 +95,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         stock.receive_stock(self.worker, reward.id, 4)
         self.reward_id = reward.id
+        self.team_id = teams.create_team(self.volunteers[0], f"属性队{next(_phones)}").id
         self.expected = {v.id: 0 for v in self.volunteers}  # the model: each volunteer's balance
         self.paid: dict[int, int] = {}  # claim id → points paid
         self.reversed: set[int] = set()
@@ -231,6 +234,24 @@ class LedgerMachine(RuleBasedStateMachine):
                 return
             if attempt == 0:
                 self.expected[volunteer.id] -= amount
+
+    @rule(who=st.integers(0, 2))
+    def join_team(self, who):
+        try:
+            teams.join_team(self.volunteers[who], self.team_id)
+        except DomainError as error:
+            assert error.code == "already_in_team"
+
+    @rule(who=st.integers(0, 2))
+    def leave_team(self, who):
+        try:
+            teams.leave_team(self.volunteers[who])
+        except DomainError as error:
+            assert error.code == "not_in_team"
+
+    @invariant()
+    def tallies_match_the_ledger(self):
+        assert honour_tally.check_tallies() == []
 
     @invariant()
     def books_balance(self):

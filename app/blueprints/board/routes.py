@@ -36,7 +36,8 @@ def honour_board():
         form.scope.data, form.period.data = _default_scope(), "month"
     boards = None
     if form.scope.data:
-        boards = [honour.honour_board(form.scope.data, form.period.data, kind) for kind in honour.KINDS]
+        scope = honour.parse_scope(form.scope.data)
+        boards = [honour.honour_board(scope, form.period.data, kind) for kind in honour.KINDS]
     return render_template("board/honour.html", form=form, boards=boards)
 
 
