@@ -4,7 +4,8 @@ Environment: BENCH_PLAN (the plan as JSON), BENCH_SCENARIO (a key of
 bench.scenarios.SCENARIOS), BENCH_SAMPLES (where to write the samples when
 locust quits), BENCH_CLIENTS, BENCH_WARMUP, BENCH_DURATION. Every phone logs
 in, then all start together; they stop themselves after the warm-up and the
-duration (or when the prepared visits are used up), and locust quits. Locust
+duration (or when the prepared visits are used up), each after its step, so
+no request is cut off; when the last has stopped, locust quits. Locust
 measures each request (its `response_time`, body included); every sample is
 also kept, with its start time, so the report can drop the warm-up and
 compute exact percentiles.
@@ -33,6 +34,7 @@ SECONDS = float(os.environ["BENCH_WARMUP"]) + float(os.environ["BENCH_DURATION"]
 STARTED: float | None = None  # when the last phone had logged in
 _READY = gevent.event.Event()
 _arrived = 0
+_finished = 0
 _INDEX = itertools.count()
 _POOL = None
 if SCENARIO.pool:
@@ -46,6 +48,15 @@ def _arrive() -> None:
     if _arrived == CLIENTS:
         STARTED = time.time()
         _READY.set()
+
+
+def _finish(user) -> None:
+    """A phone stops between two steps, so no request is cut off; the last one ends the run."""
+    global _finished
+    _finished += 1
+    if _finished == CLIENTS:
+        gevent.spawn(user.environment.runner.quit)
+    raise StopUser()
 
 
 class LocustTransport:
@@ -82,7 +93,7 @@ class Phone(FastHttpUser):
         except Refused as error:
             _problem(f"setup: {error}")
             _arrive()
-            raise StopUser() from None
+            _finish(self)
         _arrive()
         _READY.wait()
 
@@ -90,8 +101,7 @@ class Phone(FastHttpUser):
     def step(self):
         item = _POOL.take() if _POOL else None
         if time.time() >= STARTED + SECONDS or (_POOL and item is None):
-            gevent.spawn(self.environment.runner.quit)  # time is up, or every prepared visit is used
-            raise StopUser()
+            _finish(self)  # time is up, or every prepared visit is used
         try:
             SCENARIO.step(self.session, PLAN, self.state, item)
         except Refused as error:
