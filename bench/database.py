@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.settings import BENCH_DATA_KEY, ROOT, Settings
+from bench.settings import ROOT, Settings
 from config import database_url
 
 MARKER_TABLE = "bench_city"
@@ -36,7 +36,7 @@ def wanted_marker(settings: Settings) -> dict:
         "data": settings.data,
         "households": settings.households if scale else None,
         "seed": settings.seed if scale else None,
-        "data_key": hashlib.sha256(BENCH_DATA_KEY.encode()).hexdigest()[:12],
+        "data_key": hashlib.sha256(settings.data_key.encode()).hexdigest()[:12],
     }
 
 

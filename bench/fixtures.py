@@ -337,11 +337,12 @@ def _visits(count: int, grid_worker: User, supply: VolunteerSupply) -> list[dict
 
 
 def _ensure_password(user: User) -> None:
-    """Give a user who logs in during the run the bench password (bench database only)."""
+    """Give a user who logs in during the run the bench password, unlocked (bench database only)."""
     if not check_password_hash(user.password_hash, PASSWORD):
         user.password_hash = accounts.hash_password(PASSWORD)
+    if user.failed_logins or user.locked_until is not None:
         user.failed_logins, user.locked_until = 0, None
-        db.session.commit()
+    db.session.commit()
 
 
 def dashboard_path(app: Flask, community_id: int | None) -> str | None:

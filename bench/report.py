@@ -94,7 +94,10 @@ def _cell(value, digits: int = 1) -> str:
 
 
 def table(results: dict) -> str:
-    head = f"{'page':<36} {'n':>6} {'err':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7} {'ratio':>6}  {'target':<22} result"
+    head = (
+        f"{'page':<36} {'n':>6} {'err':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7} {'ratio':>6} "
+        f"{'cpu/req':>7}  {'target':<22} result"
+    )
     lines = [head, "-" * len(head)]
     for r in results.values():
         if r.get("not_built"):
@@ -106,9 +109,13 @@ def table(results: dict) -> str:
         verdict = {None: "-", True: "pass", False: "FAIL"}[r["pass"]]
         lines.append(
             f"{r['title'][:36]:<36} {r['n']:>6} {r['errors']:>4} {_cell(r['p50_ms']):>7} {_cell(r['p95_ms']):>7} "
-            f"{_cell(r['p99_ms']):>7} {_cell(r['rps']):>7} {_cell(r.get('ratio'), 2):>6}  {target:<22} {verdict}"
+            f"{_cell(r['p99_ms']):>7} {_cell(r['rps']):>7} {_cell(r.get('ratio'), 2):>6} "
+            f"{_cell(r.get('app_cpu_ms_per_request')):>7}  {target:<22} {verdict}"
         )
-    lines.append("(milliseconds; req/s of successful requests; ratio = req/s ÷ the trivial route's req/s)")
+    lines.append(
+        "(milliseconds; req/s of successful requests; ratio = req/s ÷ the trivial route's req/s;\n"
+        " cpu/req = gunicorn's CPU ms per request of the page's scenario, the database's not included)"
+    )
     return "\n".join(lines)
 
 

@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         plan, city = _plan(settings)
         results, notes, problems = {}, [], {}
         print(f"== gunicorn, {settings.workers} workers, APP_ENV=production, rate limits off", flush=True)
-        with serving(settings, settings.out / "server.log") as base:
+        with serving(settings, settings.out / "server.log") as server:
             for key in _chosen(settings):
-                _measure(key, plan, settings, base, results, notes, problems)
-            host = base.removeprefix("http://")
+                _measure(key, plan, settings, server, results, notes, problems)
+            host = server.base.removeprefix("http://")
             address, port = host.split(":")
             print("== page weight", flush=True)
             weights = weight.measure(
@@ -152,19 +152,25 @@ def _plan(settings: Settings) -> tuple[dict, dict]:
     return plan, city
 
 
-def _measure(key, plan, settings, base, results, notes, problems) -> None:
+def _measure(key, plan, settings, server, results, notes, problems) -> None:
     scenario = SCENARIOS[key]
     if scenario.needs and not plan.get(scenario.needs):
         results.update({row: {"not_built": True} for row in scenario.rows})
         print(f"   {key:<18} not built", flush=True)
         return
-    run = drivers.run(key, plan, settings, base)
+    cpu_before = server.cpu_seconds()
+    run = drivers.run(key, plan, settings, server.base)
+    cpu_after = server.cpu_seconds()
     numbers = report.summarize(
         run, scenario.rows, settings.warmup, settings.duration, pooled=bool(scenario.pool)
     )
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and run.samples:
+        cpu_ms = round((cpu_after - cpu_before) * 1000 / len(run.samples), 2)  # logins and warm-up included
     for row in numbers.values():
         row["load_1m_after"] = load  # how busy the machine was (others' work included)
+        row["app_cpu_ms_per_request"] = cpu_ms  # gunicorn's CPU over every request of the scenario
     results.update(numbers)
     notes += run.notes
     if run.problems:

@@ -1,5 +1,6 @@
 """The app under gunicorn, as the README deploys it, on a free port of 127.0.0.1."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -26,9 +27,39 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
+class Server:
+    """A running gunicorn: its base URL, and the CPU time its processes have used."""
+
+    def __init__(self, base: str, pid: int):
+        self.base = base
+        self.pid = pid
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU of the master and its workers, from /proc (None elsewhere).
+
+        Unlike latency, this barely changes when other work shares the machine:
+        the app's own cost per request, without the database's.
+        """
+        try:
+            tick = os.sysconf("SC_CLK_TCK")
+            total = 0
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # a process that just ended
+                if int(entry.name) == self.pid or int(fields[1]) == self.pid:  # fields[1]: the parent
+                    total += int(fields[11]) + int(fields[12])  # utime, stime
+            return total / tick
+        except (OSError, ValueError):
+            return None
+
+
 @contextmanager
 def serving(settings: Settings, log_path: Path):
-    """Yield the base URL of gunicorn serving the bench database in production mode."""
+    """Yield the Server: gunicorn serving the bench database in production mode."""
     port = free_port()
     env = settings.app_environment("production")
     with open(log_path, "w") as log:
@@ -38,7 +69,7 @@ def serving(settings: Settings, log_path: Path):
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base, process, log_path)
-            yield base
+            yield Server(base, process.pid)
         finally:
             process.terminate()
             try:

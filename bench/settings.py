@@ -13,6 +13,7 @@ DEFAULT_HOUSEHOLDS = 50_000
 # Fixed keys for the bench city. The data is seeded and served with the same
 # ones: DATA_KEY encrypts the seeded ID numbers, SECRET_KEY signs the door
 # tokens the fixtures hand to the simulated phones. Never a real site's keys.
+# BENCH_SECRET_KEY and BENCH_DATA_KEY name others, for a city seeded with them.
 BENCH_SECRET_KEY = "bench-secret-key-not-for-production"
 BENCH_DATA_KEY = "bench-data-key-not-for-production"
 
@@ -33,6 +34,8 @@ class Settings:
     only: tuple[str, ...]  # scenario keys; empty: all
     redis_url: str | None
     strict: bool = False  # exit 1 when a target is missed
+    secret_key: str = BENCH_SECRET_KEY
+    data_key: str = BENCH_DATA_KEY
 
     def app_environment(self, app_env: str) -> dict[str, str]:
         """The environment for the app's processes (seeding, the server) in this run."""
@@ -40,8 +43,8 @@ class Settings:
         env.update(
             APP_ENV=app_env,
             DATABASE_URL=self.database_url,
-            SECRET_KEY=BENCH_SECRET_KEY,
-            DATA_KEY=BENCH_DATA_KEY,
+            SECRET_KEY=self.secret_key,
+            DATA_KEY=self.data_key,
             RATELIMIT_ENABLED="0",
         )
         if self.redis_url:
@@ -155,4 +158,6 @@ def parse(argv: list[str] | None = None) -> Settings:
         only=tuple(key for key in args.only.split(",") if key),
         redis_url=env.get("BENCH_REDIS_URL") or None,
         strict=args.strict,
+        secret_key=env.get("BENCH_SECRET_KEY") or BENCH_SECRET_KEY,
+        data_key=env.get("BENCH_DATA_KEY") or BENCH_DATA_KEY,
     )
