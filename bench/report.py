@@ -25,8 +25,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarize(run, rows: tuple[str, ...], warmup: float, duration: float, pooled: bool) -> dict:
-    """Each row's numbers from one run's samples.
+def summarize(run, rows: tuple[str, ...], warmup: float, duration: float, pooled: bool):
+    """Each row's numbers from one run's samples, and the measured window (begin, end) or None.
 
     Time-based scenarios measure the requests started in [start + warm-up,
     start + warm-up + duration); pooled ones (prepared visits) every request
@@ -39,10 +39,12 @@ def summarize(run, rows: tuple[str, ...], warmup: float, duration: float, pooled
         if not s[0].startswith((SETUP, WARMUP))
         and (pooled or run.started + warmup <= s[1] < run.started + warmup + duration)
     ]
+    bounds = None
     if measured:
         begin = min(s[1] for s in measured) if pooled else run.started + warmup
         end = min(max(s[1] + s[2] / 1000 for s in measured), run.started + warmup + duration)
         window = max(end - begin, 1e-6)
+        bounds = (begin, end)
     else:
         window = math.nan
     results = {}
@@ -61,7 +63,26 @@ def summarize(run, rows: tuple[str, ...], warmup: float, duration: float, pooled
             "rps": _round(len(good) / window) if good else 0.0,
             "window_s": _round(window),
         }
-    return results
+    return results, bounds
+
+
+def cpu_per_request(readings: list[tuple[float, float]], samples, begin: float, end: float) -> float | None:
+    """The server's CPU milliseconds per request over [begin, end): its CPU time
+    then (from (time, CPU seconds) readings) over every request started then."""
+    if len(readings) < 2 or end <= begin:
+        return None
+    requests = sum(1 for s in samples if not s[0].startswith(SETUP) and begin <= s[1] < end)
+    if not requests:
+        return None
+    return round((_cpu_at(readings, end) - _cpu_at(readings, begin)) * 1000 / requests, 2)
+
+
+def _cpu_at(readings: list[tuple[float, float]], moment: float) -> float:
+    """CPU seconds at `moment`, interpolated between the readings around it."""
+    before = [r for r in readings if r[0] <= moment] or readings[:1]
+    after = [r for r in readings if r[0] >= moment] or readings[-1:]
+    (t0, c0), (t1, c1) = before[-1], after[0]
+    return c0 if t1 == t0 else c0 + (c1 - c0) * (moment - t0) / (t1 - t0)
 
 
 def _round(value: float) -> float | None:
@@ -114,7 +135,7 @@ def table(results: dict) -> str:
         )
     lines.append(
         "(milliseconds; req/s of successful requests; ratio = req/s ÷ the trivial route's req/s;\n"
-        " cpu/req = gunicorn's CPU ms per request of the page's scenario, the database's not included)"
+        " cpu/req = gunicorn's CPU ms per request in the measured window, the database's not included)"
     )
     return "\n".join(lines)
 

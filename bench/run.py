@@ -6,6 +6,7 @@ met; --strict makes a missed target exit 1), 2 when the run could not be made.
 
 import os
 import sys
+import threading
 import time
 from importlib import metadata
 
@@ -158,19 +159,16 @@ def _measure(key, plan, settings, server, results, notes, problems) -> None:
         results.update({row: {"not_built": True} for row in scenario.rows})
         print(f"   {key:<18} not built", flush=True)
         return
-    cpu_before = server.cpu_seconds()
-    run = drivers.run(key, plan, settings, server.base)
-    cpu_after = server.cpu_seconds()
-    numbers = report.summarize(
+    with _CpuReadings(server) as readings:
+        run = drivers.run(key, plan, settings, server.base)
+    numbers, window = report.summarize(
         run, scenario.rows, settings.warmup, settings.duration, pooled=bool(scenario.pool)
     )
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-    cpu_ms = None
-    if cpu_before is not None and cpu_after is not None and run.samples:
-        cpu_ms = round((cpu_after - cpu_before) * 1000 / len(run.samples), 2)  # logins and warm-up included
+    cpu_ms = report.cpu_per_request(readings, run.samples, *window) if window else None
     for row in numbers.values():
         row["load_1m_after"] = load  # how busy the machine was (others' work included)
-        row["app_cpu_ms_per_request"] = cpu_ms  # gunicorn's CPU over every request of the scenario
+        row["app_cpu_ms_per_request"] = cpu_ms  # gunicorn's, over every request of the window
     results.update(numbers)
     notes += run.notes
     if run.problems:
@@ -179,6 +177,32 @@ def _measure(key, plan, settings, server, results, notes, problems) -> None:
         f"{row} p95 {n['p95_ms']} ms, {n['rps']} req/s, {n['errors']} errors" for row, n in numbers.items()
     )
     print(f"   {key:<18} {shown}", flush=True)
+
+
+class _CpuReadings(list):
+    """(time, gunicorn's CPU seconds) twice a second while a scenario runs."""
+
+    def __init__(self, server, every: float = 0.5):
+        super().__init__()
+        self._server, self._every = server, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        while True:
+            cpu = self._server.cpu_seconds()
+            if cpu is not None:
+                self.append((time.time(), cpu))
+            if self._stop.wait(self._every):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def _notes(settings: Settings, machine: dict, weights: list[dict]) -> list[str]:
