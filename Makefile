@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint translations venv clean browser
+.PHONY: run test lint translations venv clean browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,19 @@ browser: $(E2E)/node_modules/axe-core/axe.min.js
 
 $(E2E)/node_modules/axe-core/axe.min.js: $(E2E)/package.json $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --no-audit --no-fund --silent || echo "!!! could not install axe-core: the browser tests will be SKIPPED"
+
+# The benchmark (bench/, README "Benchmark"): not part of `make test`. Builds or reuses
+# the bench city in BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/bench)
+# with BENCH_HOUSEHOLDS households (flask seed-scale; BENCH_DATA=demo for the demo data),
+# serves it with gunicorn and loads it with locust; results in bench-results/.
+BENCH_DATA ?= scale
+BENCH_HOUSEHOLDS ?= 50000
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench translations
+	$(BIN)/python -m bench --data $(BENCH_DATA) --households $(BENCH_HOUSEHOLDS) $(BENCH_ARGS)
 
 # Refresh the message catalogues after changing user-facing strings.
 messages: $(VENV)/.installed

@@ -1,10 +1,11 @@
-"""CLI commands, /healthz, the home page and the language switch."""
+"""CLI commands, /livez, /healthz, the home page and the language switch."""
 
 import sqlalchemy as sa
 
 from app.models import City, Community, Grid, Role, Street, User, UserRole
 from app.services.accounts import find_by_phone
 from tests.conftest import DEMO, count_rows
+from tests.querycount import count_statements
 
 TABLES = (City, Street, Community, Grid, User, UserRole)
 
@@ -71,6 +72,13 @@ def test_create_admin_refuses_bad_input(runner, monkeypatch):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_livez_answers_without_touching_the_database(app, client):
+    with count_statements(app) as statements:
+        response = client.get("/livez")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert statements == []
 
 
 def test_home_page_for_visitors(client):

@@ -1,4 +1,4 @@
-"""Home, language switch, large-text switch and /healthz."""
+"""Home, language switch, large-text switch, /livez and /healthz."""
 
 from urllib.parse import urlsplit
 
@@ -79,6 +79,13 @@ def _same_site(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+@bp.get("/livez")
+def livez():
+    """200 while the process answers; no database, no session: the cheapest page
+    (the benchmark's baseline, and a liveness probe for an orchestrator)."""
+    return jsonify(status="ok")
 
 
 @bp.get("/healthz")
