@@ -189,9 +189,19 @@ def seed_scale(households: int, seed: int, as_of: date, progress: Progress | Non
             lambda adv: scale_seed_activity.seed_activity(world, books, adv),
         )
         timed("balances and sequences", 1, lambda advance: scale_seed_finish.finish(world, books, advance))
+        timed("honour board tallies", 1, _rebuild_tallies)
     finally:
         writer.close()
     report.rows = {table: count for table, count in sorted(writer.counts.items()) if count}
     report.statuses = {TaskStatus[name].value: count for name, count in world.task_statuses.items()}
     report.logins = world.logins
     return report
+
+
+def _rebuild_tallies(advance) -> None:
+    """The honour board's derived tables, from the ledger rows written directly above."""
+    from app.services import honour_tally
+
+    honour_tally.rebuild_tallies()
+    db.session.commit()
+    advance(1)
