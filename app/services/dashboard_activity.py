@@ -53,7 +53,7 @@ from app.services.dashboard_sql import (
     verified,
     visited_in,
 )
-from app.services.honour import local_month
+from app.services.honour_tally import local_month
 
 PLACE_KINDS = (TxKind.AWARD, TxKind.REVERSAL)  # counted where the service was given
 HOME_KINDS = (TxKind.REDEMPTION, TxKind.REFUND, TxKind.DONATION)  # counted by the volunteer's home
