@@ -102,8 +102,9 @@ def test_the_json_holds_every_number(bench_run):
         assert numbers["n"] > 0 and numbers["errors"] == 0, (key, numbers, document["problems"])
         assert 0 < numbers["p50_ms"] <= numbers["p95_ms"] <= numbers["p99_ms"] <= numbers["max_ms"]
         assert numbers["rps"] > 0 and numbers["ratio"] > 0
-        if Path("/proc/self/stat").exists():
-            assert numbers["app_cpu_ms_per_request"] > 0
+        cpu = numbers["app_cpu_ms_per_request"]
+        # Sampled a few times a second: a window this short may hold fewer than two readings.
+        assert cpu is None or cpu > 0
     assert document["results"]["trivial"]["ratio"] == 1.0
     assert {w["key"] for w in document["page_weight"]} == WEIGHED
     for weight in document["page_weight"]:
