@@ -53,7 +53,8 @@ from app.services.dashboard_sql import (
     verified,
     visited_in,
 )
-from app.services.honour_tally import local_month
+from app.services.honour_rows import month_of
+from app.services.honour_tally import local_day
 
 PLACE_KINDS = (TxKind.AWARD, TxKind.REVERSAL)  # counted where the service was given
 HOME_KINDS = (TxKind.REDEMPTION, TxKind.REFUND, TxKind.DONATION)  # counted by the volunteer's home
@@ -137,7 +138,7 @@ def _verified_in(scope: Scope, period: Period):
 def services(scope: Scope, period: Period) -> list[list]:
     """[service type, month index, verified visits, checked-in minutes] for
     each service type and local month of the period with a visit (one statement)."""
-    month = local_month(Claim.check_in_at)
+    month = month_of(local_day(Claim.check_in_at))
     rows = db.session.execute(
         sa.select(Task.service_type_code, month, sa.func.count(Claim.id), sa.func.sum(checked_in_minutes()))
         .join(Task, Task.id == Claim.task_id)
@@ -174,7 +175,7 @@ def points(scope: Scope, period: Period) -> list[list]:
     """[kind, month index, points, transactions] per ledger kind and local
     month; points are positive (two statements)."""
     tx = LedgerTransaction
-    month = local_month(tx.created_at)
+    month = month_of(local_day(tx.created_at))
 
     def sums(kinds, *where, joins=()):
         stmt = (

@@ -69,34 +69,6 @@ def _local_day_postgresql(element, compiler, **kw):
     return f"CAST(({moment} + INTERVAL '{LOCAL_OFFSET_HOURS} hours') AS DATE)"
 
 
-class local_month(FunctionElement):
-    """The local calendar month of a UTC timestamp as one integer, year × 12 + month − 1."""
-
-    type = sa.Integer()
-    inherit_cache = True
-    name = "local_month"
-
-
-@compiles(local_month, "sqlite")
-def _local_month_sqlite(element, compiler, **kw):
-    moment = compiler.process(list(element.clauses)[0], **kw)
-    shift = f"'+{LOCAL_OFFSET_HOURS} hours'"
-    return (
-        f"(CAST(strftime('%Y', {moment}, {shift}) AS INTEGER) * 12"
-        f" + CAST(strftime('%m', {moment}, {shift}) AS INTEGER) - 1)"
-    )
-
-
-@compiles(local_month, "postgresql")
-def _local_month_postgresql(element, compiler, **kw):
-    moment = compiler.process(list(element.clauses)[0], **kw)
-    shifted = f"({moment} + INTERVAL '{LOCAL_OFFSET_HOURS} hours')"
-    return (
-        f"(CAST(EXTRACT(YEAR FROM {shifted}) AS INTEGER) * 12"
-        f" + CAST(EXTRACT(MONTH FROM {shifted}) AS INTEGER) - 1)"
-    )
-
-
 # --- the source rows -------------------------------------------------------------------
 
 
