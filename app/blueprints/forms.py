@@ -1,6 +1,10 @@
 """Form pieces shared by several blueprints."""
 
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.services.errors import DomainError
@@ -23,3 +27,16 @@ def attach_error(form, error: DomainError) -> bool:
         return False
     field.errors = [*field.errors, str(error.message)]
     return True
+
+
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2099, 12, 31)
+
+
+def plausible_day(form, field) -> None:
+    """A date typed on a page lies in 1900–2099 (a birth date to a plan):
+    a day near year 1 or 9999 has no time in another time zone, so it would
+    break the code that turns it into UTC."""
+    if field.data is not None and not EARLIEST_DAY <= field.data <= LATEST_DAY:
+        raise ValidationError(
+            _l("Enter a date from %(first)s to %(last)s.", first=EARLIEST_DAY, last=LATEST_DAY)
+        )

@@ -10,7 +10,7 @@ exceed the slots, on PostgreSQL (row lock, re-checked WHERE) as on SQLite
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -61,6 +61,11 @@ CANCELLABLE = (S.OPEN, S.CLAIMED)
 HOLDING = tuple(status for status in ClaimStatus if status.holds_slot)
 MAX_SLOTS = 20
 MAX_WINDOW = timedelta(days=1)  # a task's window is at most a day (the dashboard relies on it)
+# Task times lie in this century: a far year has no local time (9999-12-31
+# 20:00 UTC is already year 10000 in Shanghai, and pages showing it would
+# fail), and no task is planned that far ahead. From EARLIEST up to LATEST.
+EARLIEST_TIME, LATEST_TIME = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+TIME_RANGE_MESSAGE = _l("Choose a time in the years 2000 to 2099.")
 URGENCY_ORDER = sa.case(
     {Urgency.CRITICAL.name: 0, Urgency.URGENT.name: 1, Urgency.NORMAL.name: 2},
     value=sa.cast(Task.urgency, sa.String),
@@ -135,6 +140,8 @@ def _check_task(actor, data: TaskData) -> tuple[Household, ServiceType, int]:
         value = getattr(data, name)
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise InvalidInput(_l("Enter a date and time."), code="invalid_time", field=name)
+        if not EARLIEST_TIME <= value < LATEST_TIME:
+            raise InvalidInput(TIME_RANGE_MESSAGE, code="invalid_time", field=name)
     if data.ends_at <= data.starts_at:
         raise InvalidInput(_l("The window must end after it starts."), code="invalid_window", field="ends_at")
     if data.starts_at <= clock.now():

@@ -177,6 +177,39 @@ def test_the_whole_way_from_posting_to_a_freed_place(app, client, auth):
     assert client.get("/staff/tasks/").get_data(as_text=True).count(f"/staff/tasks/{task_id}") == 1
 
 
+CENTURY, PLAUSIBLE = "Choose a time in the years 2000 to 2099.", "Enter a date from 1900-01-01 to 2099-12-31."
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        ("0001-01-01", PLAUSIBLE),
+        ("1999-12-31", CENTURY),
+        ("2100-01-01", PLAUSIBLE),
+        ("9999-12-31", PLAUSIBLE),
+    ],
+)
+def test_a_day_outside_this_century_is_a_form_error(app, client, auth, day, message):
+    household_id, need_id, _ = household_with_need(app)
+    with app.app_context():
+        before = count_rows(Task)
+    in_english(client)
+    response = post_task(client, auth, household_id, need_id, day=day, start="00:00", end="23:55")
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert count_rows(Task) == before
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_board_refuses_a_day_it_cannot_place(client, auth, day):
+    auth.login(DEMO.volunteer)
+    in_english(client)
+    response = client.get(f"/tasks/?day={day}")
+    assert response.status_code == 200
+    assert "Enter a date from 1900-01-01 to 2099-12-31." in response.get_data(as_text=True)
+
+
 def test_refusals_are_flashed_not_errors(app, client, auth):
     task_id = make_task(app)
     auth.login(DEMO.volunteer)

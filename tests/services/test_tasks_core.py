@@ -157,6 +157,8 @@ def test_every_illegal_transition_is_refused(db):
         ({"service_type_code": "juggling"}, "unknown_service_type"),
         ({"description": "  "}, "invalid_text"),
         ({"expected_minutes": 5}, "invalid_duration"),
+        ({"starts_in": tasks.LATEST_TIME - clock.now()}, "invalid_time"),
+        ({"starts_in": tasks.LATEST_TIME - clock.now() - timedelta(hours=1)}, "invalid_time"),  # ends in 2100
     ],
 )
 def test_bad_tasks_are_refused(db, change, code):

@@ -2,14 +2,12 @@
 catalogue. Times travel as ISO 8601 with an offset (UTC on the way out);
 enums as their `.value` strings."""
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
-from flask_babel import lazy_gettext as _l
 
 from app.blueprints.api.household_schemas import ServiceTypeBrief, UserRef, _enum_in, _one_of, _row_id, _text
 from app.blueprints.api.schemas import GridOut, Strict
 from app.models import ClaimStatus, TaskStatus, Urgency
+from app.services import tasks
 
 # --- the catalogue -----------------------------------------------------------
 
@@ -43,14 +41,8 @@ class TaskQuery(ma.Schema):
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 
-# Task times lie in this century. A far year has no local time (9999-12-31
-# 20:00 UTC is already year 10000 in Shanghai, and pages showing it would
-# fail), and no task is planned that far ahead.
 TASK_TIME_RANGE = ma.validate.Range(
-    min=datetime(2000, 1, 1, tzinfo=UTC),
-    max=datetime(2100, 1, 1, tzinfo=UTC),
-    max_inclusive=False,
-    error=_l("Choose a time in the years 2000 to 2099."),
+    min=tasks.EARLIEST_TIME, max=tasks.LATEST_TIME, max_inclusive=False, error=tasks.TIME_RANGE_MESSAGE
 )
 
 

@@ -6,6 +6,8 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from app.blueprints.forms import plausible_day
+
 PERIOD_CHOICES = [
     SelectChoice("month", _l("Month")),
     SelectChoice("quarter", _l("Quarter")),
@@ -24,14 +26,14 @@ class DashboardForm(FlaskForm):
 
     unit = SelectField(_l("Area"), validate_choice=False)
     period = SelectField(_l("Period"), choices=PERIOD_CHOICES, default="month")
-    on = DateField(_l("A day in the period"), validators=[Optional()])
-    date_from = DateField(_l("From"), name="from", validators=[Optional()])
-    date_to = DateField(_l("To"), name="to", validators=[Optional()])
+    on = DateField(_l("A day in the period"), validators=[Optional(), plausible_day])
+    date_from = DateField(_l("From"), name="from", validators=[Optional(), plausible_day])
+    date_to = DateField(_l("To"), name="to", validators=[Optional(), plausible_day])
 
     def validate(self, extra_validators=None) -> bool:
         """Shape only; a date the browser did not send as YYYY-MM-DD gets our own message."""
         valid = super().validate(extra_validators)
         for field in (self.on, self.date_from, self.date_to):
-            if field.errors:
+            if field.errors and field.data is None:
                 field.errors = [str(BAD_DATE)]
         return valid

@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app import clock
+from app.blueprints.forms import plausible_day
 from app.labels import label
 from app.models import HouseholdStatus, RegisterType, Relation, Schooling, Sex, WorkCapacity
 from app.services.households import ConsentData, HouseholdData, MemberData
@@ -93,7 +94,10 @@ def optional_int(value):
 def date_field(text, required: bool = True, today: bool = True) -> DateField:
     check = InputRequired(message=DATE_MESSAGE) if required else Optional()
     return DateField(
-        text, validators=[check], default=clock.today if today else None, invalid_value_message=DATE_MESSAGE
+        text,
+        validators=[check, plausible_day],
+        default=clock.today if today else None,
+        invalid_value_message=DATE_MESSAGE,
     )
 
 

@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from app import clock
 from app.blueprints.registry.forms import date_field, enum_select, optional_int, text_area
 from app.models import TaskStatus, Urgency
-from app.services.tasks import MAX_SLOTS, TaskData
+from app.services.tasks import EARLIEST_TIME, LATEST_TIME, MAX_SLOTS, TIME_RANGE_MESSAGE, TaskData
 
 TIME_MESSAGE = _l("Enter a time, such as 09:30.")
 PHONE = re.compile(r"^1\d{10}$")
@@ -70,6 +70,11 @@ class TaskForm(FlaskForm):
             self.until.errors = [*self.until.errors, _l("Enter the date of the last visit.")]
             valid = False
         return valid
+
+    def validate_day(self, field) -> None:
+        # Before local_to_utc: a day near year 1 or 9999 has no UTC time.
+        if field.data is not None and not EARLIEST_TIME.year <= field.data.year < LATEST_TIME.year:
+            raise ValidationError(TIME_RANGE_MESSAGE)
 
     def validate_paired_volunteer(self, field) -> None:
         if field.data and not PHONE.fullmatch(field.data.strip()):

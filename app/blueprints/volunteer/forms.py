@@ -6,6 +6,8 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from app.blueprints.forms import plausible_day
+
 
 class BoardFilterForm(FlaskForm):
     """Filter the task board by service, skill and day."""
@@ -15,7 +17,9 @@ class BoardFilterForm(FlaskForm):
 
     service_type = SelectField(_l("Service"), validators=[Optional()])
     skill = SelectField(_l("Skill"), validators=[Optional()])
-    day = DateField(_l("Date"), validators=[Optional()], invalid_value_message=_l("Enter a date."))
+    day = DateField(
+        _l("Date"), validators=[Optional(), plausible_day], invalid_value_message=_l("Enter a date.")
+    )
 
     def set_choices(self, service_types, skills) -> None:
         blank = [SelectChoice("", _l("All"))]
