@@ -142,10 +142,11 @@ def _configure_pg_session(raw, superuser: bool) -> None:
 class DeferredIndexes:
     """The plain indexes of the schema, dropped while loading and built again after.
 
-    Only on PostgreSQL; indexes behind a primary key or a constraint (unique
-    keys) stay, so the rows are still checked by them. `restore()` is safe to
-    call twice; call it in a `finally` so a failed load still leaves a schema
-    with all its indexes.
+    Only on PostgreSQL. Indexes behind a primary key or a constraint stay, so
+    the rows are still checked by them; a unique index of its own (a partial
+    one) is checked when it is built again, which fails the seeding if the
+    rows break it. `restore()` is safe to call twice; call it in a `finally`
+    so a failed load still leaves a schema with all its indexes.
     """
 
     FIND = (
