@@ -195,7 +195,7 @@ def test_staff_see_teams_without_forms(client):
 
 def test_joining_a_team_of_another_community_is_not_found(app, client):
     """Once a flash and a redirect; a team URL outside the volunteer's community is 404 like any
-    object URL, and a user who is no volunteer is refused with 403."""
+    object URL, and a user who is no volunteer is refused with 403 (joining or creating)."""
     with app.app_context():
         first = community_one_grid()
         other_grid = db.session.scalar(
@@ -208,6 +208,7 @@ def test_joining_a_team_of_another_community_is_not_found(app, client):
     client.post("/auth/logout")
     login(client, "13800000005", "demo1234")  # the demo resident
     assert client.post(f"/teams/{team_id}/join").status_code == 403
+    assert client.post("/teams", data={"name": "居民队", "motto": ""}).status_code == 403
     with app.app_context():
         assert (
             db.session.scalar(

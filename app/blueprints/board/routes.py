@@ -103,6 +103,8 @@ def create_team():
     if form.validate_on_submit():
         try:
             teams.create_team(current_user, form.name.data, form.motto.data)
+        except Forbidden:
+            raise  # no volunteer: 403, like joining
         except DomainError as error:
             if not attach_error(form, error):
                 flash(str(error.message), "error")
