@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 import sqlalchemy as sa
+from flask import abort, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,7 +30,44 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+MAX_PAGE = 100_000  # beyond this an OFFSET only costs the database time
+MAX_PER_PAGE = 100
+
+
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, with page numbers from the URL that the database can take."""
+
+    def paginate(
+        self, select, *, page=None, per_page=None, max_per_page=MAX_PER_PAGE, error_out=True, count=True
+    ):
+        """`SQLAlchemy.paginate`, with the page (given, or ?page= from the URL)
+        at most MAX_PAGE and ?per_page= at most MAX_PER_PAGE.
+
+        A page past MAX_PAGE lies past every list's end anyway, but its OFFSET
+        (?page=100000000000000000000) would overflow the database's integers: a
+        500. It is read as MAX_PAGE, an empty page: 404 with `error_out`, as
+        any page past the end.
+        """
+        if page is None and has_request_context():
+            page = _page_from_url(error_out)
+        if page is not None and page > MAX_PAGE:
+            page = MAX_PAGE
+        return super().paginate(
+            select, page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out, count=count
+        )
+
+
+def _page_from_url(error_out: bool) -> int:
+    """?page= as Flask-SQLAlchemy reads it: not a number is 404 (or the first page)."""
+    try:
+        return int(request.args.get("page", 1))
+    except (TypeError, ValueError):
+        if error_out:
+            abort(404)
+        return 1
+
+
+db = Database(model_class=Base)
 
 
 def _render_item(type_, obj, autogen_context):

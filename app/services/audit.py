@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.auth_scope import Scope, grid_ids
+from app.auth_scope import Scope, grid_ids, is_valid_id
 from app.extensions import db
 from app.models import AuditEntry
 
@@ -42,6 +42,8 @@ def entries_stmt(scope: Scope, household_id: int | None = None) -> sa.Select:
     stmt = sa.select(AuditEntry).options(selectinload(AuditEntry.actor))
     if scope.level != "all":
         stmt = stmt.where(AuditEntry.grid_id.in_(grid_ids(scope)))
-    if household_id is not None:
-        stmt = stmt.where(AuditEntry.household_id == household_id)
+    if household_id is not None:  # from the URL: an id no row can have matches nothing
+        stmt = stmt.where(
+            AuditEntry.household_id == household_id if is_valid_id(household_id) else sa.false()
+        )
     return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

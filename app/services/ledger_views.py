@@ -15,7 +15,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app import clock
-from app.auth_scope import Scope, community_ids, get_scoped_or_404, grid_ids, require_role, scope_of
+from app.auth_scope import (
+    Scope,
+    community_ids,
+    get_scoped_or_404,
+    grid_ids,
+    is_valid_id,
+    require_role,
+    scope_of,
+    unscoped_get,
+)
 from app.extensions import db
 from app.models import (
     AccountKind,
@@ -132,11 +141,13 @@ def account_view(
     Raises Forbidden (role), NotFound (never opened, or outside the scope).
     """
     require_role(actor, *READERS)
-    account = db.session.scalar(
-        sa.select(LedgerAccount).where(
-            LedgerAccount.kind == kind, LedgerAccount.owner_id == owner_id, scope_clause(scope_of(actor))
+    account = None
+    if owner_id == 0 or is_valid_id(owner_id):  # 0: the issue and sink accounts' owner
+        account = db.session.scalar(
+            sa.select(LedgerAccount).where(
+                LedgerAccount.kind == kind, LedgerAccount.owner_id == owner_id, scope_clause(scope_of(actor))
+            )
         )
-    )
     if account is None:
         raise NotFound()
     total = db.session.scalar(
@@ -287,7 +298,7 @@ def visit_award(actor, claim_id: int) -> VisitAward:
     Raises Forbidden (role) and NotFound (missing or outside the scope).
     """
     require_role(actor, *points.REVERSERS)
-    claim = db.session.get(Claim, claim_id) if isinstance(claim_id, int) else None
+    claim = unscoped_get(Claim, claim_id)  # its scope is checked on its task
     if claim is None:
         raise NotFound()
     task = get_scoped_or_404(Task, claim.task_id, actor)

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, require_role
+from app.auth_scope import get_scoped_or_404, require_role, unscoped_get
 from app.extensions import db
 from app.models import (
     AccountKind,
@@ -312,7 +312,7 @@ def reverse_visit(actor, claim_id: int, reason: str, password: str) -> LedgerTra
             code="invalid_reason",
             field="reason",
         )
-    claim = db.session.get(Claim, claim_id) if isinstance(claim_id, int) else None
+    claim = unscoped_get(Claim, claim_id)  # its scope is checked on its task
     if claim is None:
         raise NotFound()
     task = get_scoped_or_404(Task, claim.task_id, actor)

@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 
 from app import clock
 from app.auth_scope import require_role
-from app.extensions import db
+from app.extensions import MAX_PAGE, db
 from app.labels import label
 from app.models import (
     AccountKind,
@@ -43,7 +43,6 @@ from app.services.privacy import mask_name
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100
-MAX_PAGE = 100_000  # beyond this an OFFSET only costs the database time
 
 ROUNDING_LABELS = {
     "half_up": _l("rounded half up"),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.extensions import db
+from app.extensions import MAX_PAGE, db
 from app.models import (
     Community,
     Grid,
@@ -82,7 +82,7 @@ def org_matches(actor, partner_id, page: int = 1, per_page: int = 20) -> Page:
     find the community and nothing of it is selected.
     """
     partner = desk_partner(actor, partner_id)
-    page = page if isinstance(page, int) and page > 0 else 1
+    page = min(page, MAX_PAGE) if isinstance(page, int) and page > 0 else 1  # past MAX_PAGE: empty
     where = (
         SupplyOffer.partner_id == partner.id,
         SupplyMatch.status == MatchStatus.ACCEPTED,

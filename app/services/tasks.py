@@ -445,7 +445,7 @@ def unclaim_task(volunteer, task_id: int, reason: str) -> Claim:
         )
     claim = db.session.scalar(
         sa.select(Claim).where(
-            Claim.task_id == task_id if isinstance(task_id, int) else sa.false(),
+            Claim.task_id == task_id if is_valid_id(task_id) else sa.false(),
             Claim.volunteer_id == volunteer.id,
             Claim.status == ClaimStatus.ACTIVE,
         )

@@ -18,7 +18,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeSeri
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, require_role, scoped, unscoped_get
+from app.auth_scope import get_scoped_or_404, is_valid_id, require_role, scoped, unscoped_get
 from app.extensions import db
 from app.models import (
     Claim,
@@ -198,7 +198,7 @@ def grid_households(actor, grid_id: int) -> list[Household]:
 def _own_claim(volunteer, task_id) -> Claim:
     claim = db.session.scalar(
         sa.select(Claim).where(
-            Claim.task_id == task_id if isinstance(task_id, int) else sa.false(),
+            Claim.task_id == task_id if is_valid_id(task_id) else sa.false(),
             Claim.volunteer_id == volunteer.id,
             Claim.status.in_(HOLDING),
         )

@@ -191,3 +191,30 @@ def test_staff_see_teams_without_forms(client):
     page = client.get("/teams")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'action="/teams"' not in html and "/join" not in html
+
+
+def test_joining_a_team_of_another_community_is_not_found(app, client):
+    """Once a flash and a redirect; a team URL outside the volunteer's community is 404 like any
+    object URL, and a user who is no volunteer is refused with 403 (joining or creating)."""
+    with app.app_context():
+        first = community_one_grid()
+        other_grid = db.session.scalar(
+            sa.select(Grid.id).where(Grid.community_id != first.community_id).order_by(Grid.id).limit(1)
+        )
+        team_id = teams.create_team(new_volunteer(first.id, "甲队长"), "邻里一队").id
+        outsider = new_volunteer(other_grid, "乙队员").phone
+    login(client, outsider)
+    assert client.post(f"/teams/{team_id}/join").status_code == 404
+    client.post("/auth/logout")
+    login(client, "13800000005", "demo1234")  # the demo resident
+    assert client.post(f"/teams/{team_id}/join").status_code == 403
+    assert client.post("/teams", data={"name": "居民队", "motto": ""}).status_code == 403
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(TeamMembership)
+                .where(TeamMembership.team_id == team_id)
+            )
+            == 1
+        )

@@ -673,6 +673,13 @@ def test_audit_log_shows_who_and_what_never_values(app, client, login):
     assert "Audit log" in everything
 
 
+@pytest.mark.parametrize("huge", [2**31, 10**20])
+def test_the_audit_log_of_a_household_id_that_cannot_exist_is_empty(client, login, huge):
+    """?household_id= past 2**31 - 1 once reached the database and overflowed (a 500)."""
+    login(DEMO.community_worker)
+    assert "household #" not in page(client, f"/registry/audit?household_id={huge}")
+
+
 def test_admin_sets_a_city_standard_in_yuan(app, client, login):
     with app.app_context():
         from app.models import City

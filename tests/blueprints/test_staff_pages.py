@@ -76,3 +76,33 @@ def test_staff_navigation_is_role_aware(client, auth):
     auth.logout()
     auth.login(DEMO.grid_worker)
     assert "/staff/" in client.get("/").get_data(as_text=True)
+
+
+HUGE = 10**20  # past every list's end, and too large for the database's integers
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/staff/volunteers", 404),  # a page past the end: 404, as Flask-SQLAlchemy answers
+        ("/registry/", 404),
+        ("/registry/inbox", 404),
+        ("/staff/tasks/", 404),
+        ("/staff/notices/", 404),
+        ("/registry/audit", 404),
+        ("/registry/approvals", 200),  # lists that show an empty page instead
+        ("/supply/communities/1", 200),
+        ("/staff/points/accounts", 200),
+    ],
+)
+def test_a_page_number_too_large_for_the_database_is_no_error(client, auth, path, status):
+    """?page=10**20 once overflowed the OFFSET (a 500 on SQLite and PostgreSQL); ?per_page= is capped."""
+    auth.login(DEMO.community_worker)
+    assert client.get(f"{path}?page={HUGE}").status_code == status
+    assert client.get(f"{path}?per_page={HUGE}").status_code == 200
+
+
+def test_a_volunteers_lists_take_a_huge_page_number_too(client, auth):
+    auth.login(DEMO.volunteer)
+    for path in ("/tasks/", "/tasks/mine", "/tasks/history", "/bank/vouchers", "/me/notifications"):
+        assert client.get(f"{path}?page={HUGE}").status_code == 404, path

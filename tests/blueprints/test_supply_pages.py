@@ -114,6 +114,14 @@ def test_offer_form_errors_are_shown_beside_their_fields(app, client):
         )
 
 
+def test_a_huge_page_of_matches_is_an_empty_page(app, client):
+    """?page=10**20 once overflowed the OFFSET of the matches page (a 500)."""
+    partner_id, phone = the_org(app)
+    login(client, phone, PASSWORD)
+    response = client.get(f"/supply/org/{partner_id}/matches?page={10**20}")
+    assert response.status_code == 200
+
+
 def test_another_organisations_desk_and_offers_answer_404(app, client):
     partner_id, phone = the_org(app)
     other_id, other_phone = the_org(app)

@@ -198,6 +198,15 @@ def test_staff_door_card_pages_are_scoped(app, client, visit, phone, status):
         )
 
 
+@pytest.mark.parametrize("form", [{}, {"phone": DEMO.resident, "relation": "女儿"}])
+def test_linking_a_proxy_to_another_grids_household_is_not_found(app, client, visit, form):
+    """An incomplete form once answered another grid's household with a flash and a redirect to
+    its door-card page; the household is looked up first now, as on every object URL."""
+    household_id = visit[1]
+    login(client, DEMO.grid_worker_2)
+    assert client.post(f"/registry/{household_id}/proxies", data=form).status_code == 404
+
+
 def test_staff_reissue_revoke_and_print_sheet(app, client, visit):
     household_id = visit[1]
     login(client, DEMO.grid_worker)

@@ -256,6 +256,14 @@ def test_decisions_outside_scope_are_not_found(db):
         casework.propose_category(staff(DEMO.grid_worker_2), a_household().id, Category.DIBAO)
 
 
+@pytest.mark.parametrize("huge", [2**31, 10**20])
+def test_a_need_id_that_cannot_exist_is_not_found(db, huge):
+    """/registry/<household>/needs/<need>/close once sent a need id past 2**31 - 1 to the database (a 500)."""
+    gw = staff(DEMO.grid_worker)
+    with pytest.raises(NotFound):
+        casework.get_need(gw, a_household(gw).id, huge)
+
+
 def test_propose_is_not_a_decision(db):
     made = in_status(P)
     with pytest.raises(InvalidInput) as error:

@@ -28,7 +28,7 @@ from app.models import (
     TxKind,
     Urgency,
 )
-from app.services import ledger, points, tasks, visits
+from app.services import ledger, ledger_views, points, tasks, visits
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import DEMO, count_rows
 from tests.factories import make_household, user_by_phone
@@ -258,6 +258,24 @@ def test_a_street_officer_of_the_street_may_reverse(db, paid):
     claim_id, _worker = paid
     points.reverse_visit(user_by_phone(DEMO.street_officer), claim_id, "虚假签到记录", DEMO.password)
     assert points.reversal_of(points.award_of(claim_id).id) is not None
+
+
+@pytest.mark.parametrize("huge", [2**31, 10**20])
+def test_ids_that_cannot_exist_are_not_found_before_the_database(db, huge):
+    """A claim or account id from a URL past 2**31 - 1 once reached the database:
+    PostgreSQL's integer (and past 2**63 SQLite's) overflowed, a 500."""
+    worker = user_by_phone(DEMO.community_worker)
+    with pytest.raises(NotFound):
+        points.reverse_visit(worker, huge, "虚假签到记录", DEMO.password)
+    with pytest.raises(NotFound):
+        ledger_views.visit_award(worker, huge)
+    with pytest.raises(NotFound):
+        ledger_views.account_view(worker, AccountKind.VOLUNTEER, huge)
+
+
+def test_the_books_own_accounts_keep_owner_zero(db):
+    admin = user_by_phone(DEMO.admin)
+    assert ledger_views.account_view(admin, AccountKind.ISSUE, 0).account.owner_id == 0
 
 
 def test_another_communitys_worker_gets_not_found(db, paid):

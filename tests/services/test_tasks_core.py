@@ -136,6 +136,13 @@ def test_cancelled_and_past_tasks_cannot_be_claimed(db):
         clock.freeze(None)
 
 
+@pytest.mark.parametrize("huge", [2**31, 10**20])
+def test_giving_back_a_task_id_that_cannot_exist_is_not_claimed(db, huge):
+    with pytest.raises(NotFound) as error:
+        tasks.unclaim_task(volunteer(), huge, "临时有事")
+    assert error.value.code == "not_claimed"
+
+
 def test_every_illegal_transition_is_refused(db):
     for start, allowed in tasks.TRANSITIONS.items():
         for target in TaskStatus:

@@ -297,6 +297,23 @@ def test_only_the_claimant_checks_in(db, at):
         visits.check_in(grid_worker(), task.id, visits.door_token(card))
 
 
+@pytest.mark.parametrize("huge", [2**31, 10**20])
+def test_a_task_id_that_cannot_exist_is_not_claimed(db, huge):
+    """The volunteer's confirmation pages take the task id from the URL: past
+    2**31 - 1 it once reached the database and overflowed (a 500)."""
+    _task, card = visit_task()
+    calls = (
+        lambda: visits.current_confirmation_link(volunteer(), huge),
+        lambda: visits.confirmation_link(volunteer(), huge),
+        lambda: visits.check_in(volunteer(), huge, visits.door_token(card)),
+        lambda: visits.check_out(volunteer(), huge, visits.door_token(card)),
+    )
+    for call in calls:
+        with pytest.raises(NotFound) as error:
+            call()
+        assert error.value.code == "not_claimed"
+
+
 def test_two_volunteers_task_is_verified_when_both_are_confirmed(db, at):
     task, card = visit_task(slots=2, claimants=(1, 2))
     at(task.starts_at)

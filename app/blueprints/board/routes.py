@@ -13,7 +13,7 @@ from app.blueprints.board.forms import ActionForm, BoardChoiceForm, CommunityCho
 from app.blueprints.forms import attach_error
 from app.models import Role
 from app.services import honour, notice_board, teams
-from app.services.errors import DomainError
+from app.services.errors import DomainError, Forbidden, NotFound
 
 
 def _default_scope() -> str | None:
@@ -103,6 +103,8 @@ def create_team():
     if form.validate_on_submit():
         try:
             teams.create_team(current_user, form.name.data, form.motto.data)
+        except Forbidden:
+            raise  # no volunteer: 403, like joining
         except DomainError as error:
             if not attach_error(form, error):
                 flash(str(error.message), "error")
@@ -114,9 +116,13 @@ def create_team():
 
 
 def _act(call, done: str):
+    """Run a team action; a refusal is flashed, but not being a volunteer is
+    403 and a team outside the volunteer's community 404, like any object URL."""
     if ActionForm().validate_on_submit():
         try:
             call()
+        except (Forbidden, NotFound):
+            raise
         except DomainError as error:
             flash(str(error.message), "error")
         else:

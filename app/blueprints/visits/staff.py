@@ -10,7 +10,7 @@ from app.blueprints.forms import attach_error
 from app.blueprints.visits import bp
 from app.blueprints.visits.forms import ActionForm, FollowUpCallForm, ProxyForm
 from app.models import Role
-from app.services import proxy_confirmations, qr, visits
+from app.services import households, proxy_confirmations, qr, visits
 from app.services.errors import DomainError, NotFound
 from app.services.households import LEDGER_READERS as READERS
 from app.services.households import LEDGER_WRITERS as WRITERS
@@ -106,6 +106,7 @@ def issue_missing_cards(grid_id: int):
 @bp.post(HOUSEHOLD + "/proxies")
 @role_required(*WRITERS)
 def link_proxy(household_id: int):
+    households.get_household(current_user, household_id)  # another grid's household: 404, not a flash
     form = ProxyForm()
     if form.validate_on_submit():
         try:
