@@ -100,17 +100,31 @@ def _local_midnight(day: date) -> datetime:
 
 
 def scope_options() -> dict[str, list[tuple[str, str]]]:
-    """Every scope to choose from, grouped: communities, streets, cities (three queries)."""
-    streets = db.session.execute(sa.select(Street.id, Street.name).order_by(Street.id)).all()
-    communities = db.session.execute(
-        sa.select(Community.id, Community.name, Street.name).join(Street).order_by(Community.id)
-    ).all()
-    cities = db.session.execute(sa.select(City.id, City.name).order_by(City.id)).all()
+    """Every scope to choose from, grouped: communities, streets, cities.
+
+    Read through the honour cache (a city has some 190 of them, three
+    queries), so a community added or renamed shows within its TTL.
+    """
+    communities, streets, cities = honour_cache.cached(
+        "scopes", (), _scope_rows, lambda rows: rows, lambda rows: [list(map(tuple, part)) for part in rows]
+    )
     return {
         str(_l("Communities")): [(f"community:{i}", f"{street} · {name}") for i, name, street in communities],
         str(_l("Streets")): [(f"street:{i}", name) for i, name in streets],
         str(_l("Whole city")): [(f"city:{i}", name) for i, name in cities],
     }
+
+
+def _scope_rows() -> list[list[tuple]]:
+    """(id, name, street name) of the communities, (id, name) of the streets and of the cities."""
+    return [
+        [tuple(row) for row in db.session.execute(query)]
+        for query in (
+            sa.select(Community.id, Community.name, Street.name).join(Street).order_by(Community.id),
+            sa.select(Street.id, Street.name).order_by(Street.id),
+            sa.select(City.id, City.name).order_by(City.id),
+        )
+    ]
 
 
 # --- the board -----------------------------------------------------------------------

@@ -218,3 +218,27 @@ def test_joining_a_team_of_another_community_is_not_found(app, client):
             )
             == 1
         )
+
+
+def test_the_long_select_writes_what_wtforms_writes():
+    """The board's scope select (LongSelect, a city's ~190 options) renders
+    exactly as WTForms' own Select would, escaping included."""
+    from wtforms import Form, SelectField
+    from wtforms.fields.choices import SelectChoice
+
+    from app.blueprints.forms import LongSelect
+
+    choices = [
+        SelectChoice("community:1", "东<街> & 西", optgroup="社区"),
+        SelectChoice('street:"2"', "街道", optgroup="街道"),
+        SelectChoice("city:1", "", optgroup="全市"),
+    ]
+
+    class Choice(Form):
+        plain = SelectField(choices=choices)
+        long = SelectField(choices=choices, widget=LongSelect())
+
+    form = Choice(data={"plain": 'street:"2"', "long": 'street:"2"'})
+    long = str(form.long())
+    assert long == str(form.plain()).replace('"plain"', '"long"')
+    assert "东&lt;街&gt; &amp; 西" in long and '<option selected value="street:&#34;2&#34;">' in long

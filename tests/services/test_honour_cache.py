@@ -56,6 +56,21 @@ def test_a_cached_board_reads_no_tallies(db, place):
     assert again == first and statements == []
 
 
+def test_the_scope_choices_are_cached_and_a_new_community_shows_within_the_ttl(app, db, place, monkeypatch):
+    first, statements = statements_run(db, honour.scope_options)
+    communities = list(first.values())[0]  # grouped under a translated heading
+    assert len(statements) == 3 and (place["scopes"][0], "缓存街道 · 缓存社区") in communities
+    again, statements = statements_run(db, honour.scope_options)
+    assert again == first and statements == []
+    monkeypatch.setitem(app.config, "HONOUR_CACHE_TTL", 1)
+    honour_cache.clear()
+    honour.scope_options()
+    added = make_tree("新建")["community"].id
+    db.session.commit()
+    time.sleep(1.1)
+    assert f"community:{added}" in dict(list(honour.scope_options().values())[0])
+
+
 def test_an_award_is_on_every_board_at_once(db, place):
     before = {scope: points_of(scope) for scope in place["scopes"]}
     assert before[place["scopes"][0]] == [("甲*丙", 10), ("丁戊己", 4)]

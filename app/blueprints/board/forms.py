@@ -6,6 +6,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from app.blueprints.forms import LongSelect
 from app.services.teams import MOTTO_MAX, NAME_MAX, NAME_MIN
 
 PERIOD_CHOICES = [
@@ -23,7 +24,7 @@ class BoardChoiceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    scope = SelectField(_l("Where"))
+    scope = SelectField(_l("Where"), widget=LongSelect())
     period = SelectField(_l("Period"), choices=PERIOD_CHOICES, default="month")
 
     def set_choices(self, scope_options: dict[str, list[tuple[str, str]]]) -> None:
