@@ -128,6 +128,24 @@ def get_scoped_or_404(model, object_id, user=None, options=()):
     return obj
 
 
+def child_or_404(model, object_id, *belongs, options=(), fresh: bool = False):
+    """The row of `model` with this id that also meets `belongs` (it is the
+    given household's need, the given volunteer's voucher…), or NotFound.
+
+    For a child whose parent the caller has already checked; `fresh` reloads
+    it from the database even if the session holds it.
+    """
+    found = None
+    if is_valid_id(object_id):
+        stmt = (
+            sa.select(model).where(model.__mapper__.primary_key[0] == object_id, *belongs).options(*options)
+        )
+        found = db.session.scalar(stmt.execution_options(populate_existing=fresh))
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def require_role(user, *roles: Role) -> None:
     """Forbidden unless `user` holds one of `roles` (administrators always pass)."""
     if not user.has_role(Role.ADMIN, *roles):

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.auth_scope import get_scoped_or_404, is_valid_id, require_role, unscoped_get
+from app.auth_scope import child_or_404, get_scoped_or_404, require_role, unscoped_get
 from app.extensions import db
 from app.labels import label
 from app.models import (
@@ -511,16 +511,9 @@ def get_assignment(actor, household_id: int, assignment_id: int) -> CategoryAssi
 def get_need(actor, household_id: int, need_id: int) -> Need:
     """One need of a household the actor may read, service type loaded, or NotFound."""
     household = get_household(actor, household_id, options=(selectinload(Household.grid),))
-    need = None
-    if is_valid_id(need_id):
-        need = db.session.scalar(
-            sa.select(Need)
-            .where(Need.id == need_id, Need.household_id == household.id)
-            .options(selectinload(Need.service_type))
-        )
-    if need is None:
-        raise NotFound()
-    return need
+    return child_or_404(
+        Need, need_id, Need.household_id == household.id, options=(selectinload(Need.service_type),)
+    )
 
 
 def pending_decisions(actor, page: int = 1, per_page: int = 30):

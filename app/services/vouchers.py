@@ -24,7 +24,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.orm import contains_eager, selectinload
 
 from app import clock
-from app.auth_scope import is_valid_id, require_role
+from app.auth_scope import child_or_404, is_valid_id, require_role
 from app.extensions import db
 from app.models import (
     AccountKind,
@@ -159,17 +159,13 @@ def my_vouchers_stmt(volunteer) -> sa.Select:
 
 def own_voucher(volunteer, voucher_id) -> Voucher:
     """One of the volunteer's vouchers (fresh from the database); NotFound otherwise."""
-    voucher = None
-    if is_valid_id(voucher_id):
-        voucher = db.session.scalar(
-            sa.select(Voucher)
-            .where(Voucher.id == voucher_id, Voucher.holder_id == volunteer.id)
-            .options(selectinload(Voucher.reward))
-            .execution_options(populate_existing=True)
-        )
-    if voucher is None:
-        raise NotFound()
-    return voucher
+    return child_or_404(
+        Voucher,
+        voucher_id,
+        Voucher.holder_id == volunteer.id,
+        options=(selectinload(Voucher.reward),),
+        fresh=True,
+    )
 
 
 def open_voucher_url(volunteer, voucher_id) -> str:
