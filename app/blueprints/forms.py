@@ -2,7 +2,9 @@
 
 from datetime import date
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
@@ -44,6 +46,27 @@ def attach_error(form, error: DomainError) -> bool:
         return False
     field.errors = [*field.errors, str(error.message)]
     return True
+
+
+def apply_form(form, service, *args) -> tuple[bool, object]:
+    """Call `service(user, *args)` for a valid submitted form: (True, its
+    result). A refusal goes beside its field or is flashed: (False, None); an
+    object out of the user's reach answers 404."""
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        return True, service(current_user._get_current_object(), *args)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        if not attach_error(form, error):
+            flash(str(error.message), "error")
+        return False, None
+
+
+def form_status(*forms) -> int:
+    """A page showing these forms: 422 when one was submitted (and refused), else 200."""
+    return 422 if any(f.is_submitted() for f in forms) else 200
 
 
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2099, 12, 31)

@@ -22,7 +22,7 @@ from app.blueprints.bank.forms import (
     RewardForm,
     WriteOffForm,
 )
-from app.blueprints.forms import attach_error
+from app.blueprints.forms import apply_form, form_status
 from app.extensions import db
 from app.models import Role
 from app.services import bank, donations, qr, stock, vouchers
@@ -31,26 +31,6 @@ from app.services.errors import DomainError
 STAFF = (Role.COMMUNITY_WORKER, Role.STREET_OFFICER)
 NO_STORE = {"Cache-Control": "no-store"}
 PER_PAGE = 20
-
-
-def _apply(form, service, *args) -> tuple[bool, object]:
-    """Call `service(current_user, *args)` for a valid submitted form: (True, its
-    result). A refusal goes beside its field or is flashed: (False, None); an
-    object out of the user's scope answers 404."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        return True, service(current_user, *args)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        if not attach_error(form, error):
-            flash(str(error.message), "error")
-        return False, None
-
-
-def _status(*forms) -> int:
-    return 422 if any(f.is_submitted() for f in forms) else 200
 
 
 def _refused(error: DomainError):
@@ -71,7 +51,7 @@ def catalogue():
 @bp.post("/rewards/<int:reward_id>/redeem")
 @role_required(Role.VOLUNTEER)
 def redeem(reward_id: int):
-    done, voucher = _apply(ActionForm(), vouchers.redeem, reward_id)
+    done, voucher = apply_form(ActionForm(), vouchers.redeem, reward_id)
     if not done:  # the refusal was flashed
         return redirect(url_for("bank.catalogue"))
     flash(_("Redeemed. Show voucher %(code)s at the partner to collect it.", code=voucher.code), "success")
@@ -96,7 +76,7 @@ def voucher_qr(voucher_id: int):
 @bp.post("/vouchers/<int:voucher_id>/cancel")
 @role_required(Role.VOLUNTEER)
 def cancel_voucher(voucher_id: int):
-    if _apply(ActionForm(), vouchers.cancel_voucher, voucher_id)[0]:
+    if apply_form(ActionForm(), vouchers.cancel_voucher, voucher_id)[0]:
         flash(_("The voucher is cancelled; its points are back in your account."), "success")
     return redirect(url_for("bank.my_vouchers"))
 
@@ -110,11 +90,11 @@ def donate():
     if not form.is_submitted():
         form.request_key.data = donations.new_request_key()
     data = (form.target.data, form.amount.data, form.request_key.data)
-    if _apply(form, donations.donate, *data)[0]:
+    if apply_form(form, donations.donate, *data)[0]:
         flash(_("Thank you. %(points)d points were donated.", points=form.amount.data), "success")
         return redirect(url_for("bank.donate"))
     balance = donations.balance_of(current_user)
-    return render_template("bank/donate.html", form=form, balance=balance), _status(form)
+    return render_template("bank/donate.html", form=form, balance=balance), form_status(form)
 
 
 def _target_label(target) -> str:
@@ -132,7 +112,7 @@ def _target_label(target) -> str:
 def partner_home():
     """The partner's desk: type a voucher's code, see the rewards and recent hand-overs."""
     form = CodeForm()
-    status = _status(form)
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             return redirect(
@@ -175,11 +155,11 @@ def handover(token: str):
 @role_required(*STAFF)
 def partners():
     form = PartnerForm()
-    if _apply(form, bank.create_partner, form.to_data())[0]:
+    if apply_form(form, bank.create_partner, form.to_data())[0]:
         flash(_("Partner added."), "success")
         return redirect(url_for("bank.partners"))
     rows = db.session.scalars(bank.partners_stmt(current_user)).all()
-    return render_template("bank/staff_partners.html", partners=rows, form=form), _status(form)
+    return render_template("bank/staff_partners.html", partners=rows, form=form), form_status(form)
 
 
 @bp.route("/staff/partners/<int:partner_id>", methods=["GET", "POST"])
@@ -187,7 +167,7 @@ def partners():
 def partner(partner_id: int):
     found = bank.get_partner(current_user, partner_id)
     form = PartnerForm(obj=found)
-    if _apply(form, bank.update_partner, partner_id, form.to_data())[0]:
+    if apply_form(form, bank.update_partner, partner_id, form.to_data())[0]:
         flash(_("Saved."), "success")
         return redirect(url_for("bank.partner", partner_id=partner_id))
     return _partner_page(found, form, LinkUserForm(formdata=None))
@@ -203,7 +183,7 @@ def _partner_page(found, form, link_form):
         users=users,
         action=ActionForm(),
     )
-    return page, _status(form, link_form)
+    return page, form_status(form, link_form)
 
 
 @bp.post("/staff/partners/<int:partner_id>/users")
@@ -211,7 +191,7 @@ def _partner_page(found, form, link_form):
 def link_user(partner_id: int):
     found = bank.get_partner(current_user, partner_id)
     link_form = LinkUserForm()
-    if _apply(link_form, bank.link_partner_user, partner_id, link_form.phone.data)[0]:
+    if apply_form(link_form, bank.link_partner_user, partner_id, link_form.phone.data)[0]:
         flash(_("The account now acts for this partner."), "success")
         return redirect(url_for("bank.partner", partner_id=partner_id))
     return _partner_page(found, PartnerForm(formdata=None, obj=found), link_form)
@@ -220,7 +200,7 @@ def link_user(partner_id: int):
 @bp.post("/staff/partners/<int:partner_id>/users/<int:user_id>/remove")
 @role_required(*STAFF)
 def unlink_user(partner_id: int, user_id: int):
-    if _apply(ActionForm(), bank.unlink_partner_user, partner_id, user_id)[0]:
+    if apply_form(ActionForm(), bank.unlink_partner_user, partner_id, user_id)[0]:
         flash(_("The account no longer acts for this partner."), "success")
     return redirect(url_for("bank.partner", partner_id=partner_id))
 
@@ -251,11 +231,11 @@ def _reward_form(creating: bool, **kwargs) -> RewardForm:
 @role_required(*STAFF)
 def new_reward():
     form = _reward_form(creating=True)
-    done, made = _apply(form, bank.create_reward, form.partner_id.data, form.to_data())
+    done, made = apply_form(form, bank.create_reward, form.partner_id.data, form.to_data())
     if done:
         flash(_("Reward added. Now record the goods received."), "success")
         return redirect(url_for("bank.reward", reward_id=made.id))
-    return render_template("bank/staff_reward_new.html", form=form), _status(form)
+    return render_template("bank/staff_reward_new.html", form=form), form_status(form)
 
 
 @bp.route("/staff/rewards/<int:reward_id>", methods=["GET", "POST"])
@@ -263,7 +243,7 @@ def new_reward():
 def reward(reward_id: int):
     found = bank.get_reward(current_user, reward_id)
     form = _reward_form(creating=False, obj=found)
-    if _apply(form, bank.update_reward, reward_id, form.to_data())[0]:
+    if apply_form(form, bank.update_reward, reward_id, form.to_data())[0]:
         flash(_("Saved."), "success")
         return redirect(url_for("bank.reward", reward_id=reward_id))
     return _reward_page(
@@ -282,7 +262,7 @@ def _reward_page(reward_id, form, receive_form, write_off_form):
         receive_form=receive_form,
         write_off_form=write_off_form,
     )
-    return page, _status(form, receive_form, write_off_form)
+    return page, form_status(form, receive_form, write_off_form)
 
 
 @bp.post("/staff/rewards/<int:reward_id>/receive")
@@ -291,7 +271,7 @@ def receive(reward_id: int):
     found = bank.get_reward(current_user, reward_id)
     receive_form = ReceiveForm(prefix="in")
     data = (receive_form.quantity.data, receive_form.note.data)
-    if _apply(receive_form, stock.receive_stock, reward_id, *data)[0]:
+    if apply_form(receive_form, stock.receive_stock, reward_id, *data)[0]:
         flash(_("%(n)d items added to stock.", n=receive_form.quantity.data), "success")
         return redirect(url_for("bank.reward", reward_id=reward_id))
     edit = _reward_form(creating=False, formdata=None, obj=found)
@@ -304,7 +284,7 @@ def write_off(reward_id: int):
     found = bank.get_reward(current_user, reward_id)
     off_form = WriteOffForm(prefix="off")
     data = (off_form.quantity.data, off_form.reason.data)
-    if _apply(off_form, stock.write_off_stock, reward_id, *data)[0]:
+    if apply_form(off_form, stock.write_off_stock, reward_id, *data)[0]:
         flash(_("%(n)d items written off.", n=off_form.quantity.data), "success")
         return redirect(url_for("bank.reward", reward_id=reward_id))
     edit = _reward_form(creating=False, formdata=None, obj=found)

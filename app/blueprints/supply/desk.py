@@ -9,14 +9,14 @@ from flask_login import current_user
 
 from app import clock
 from app.auth_scope import role_required
-from app.blueprints.forms import attach_error
+from app.blueprints.forms import apply_form, form_status
 from app.blueprints.supply import bp
 from app.blueprints.supply.forms import ActionForm, CloseOfferForm, InviteMemberForm, OfferForm
 from app.extensions import db
 from app.models import Role
 from app.services import supply, supply_members
 from app.services.catalogue import active_service_types
-from app.services.errors import DomainError, NotFound
+from app.services.errors import NotFound
 from app.services.supply_org import org_matches
 
 DESK = (Role.PARTNER, Role.STREET_OFFICER)
@@ -24,26 +24,6 @@ DESK = (Role.PARTNER, Role.STREET_OFFICER)
 
 def _actor():
     return current_user._get_current_object()
-
-
-def apply(form, service, *args) -> tuple[bool, object]:
-    """Call `service(current_user, *args)` for a valid submitted form: (True, its
-    result). A refusal goes beside its field or is flashed: (False, None); an
-    object out of the user's reach answers 404."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        return True, service(_actor(), *args)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        if not attach_error(form, error):
-            flash(str(error.message), "error")
-        return False, None
-
-
-def status_of(*forms) -> int:
-    return 422 if any(f.is_submitted() for f in forms) else 200
 
 
 @bp.get("/org")
@@ -84,10 +64,12 @@ def _offer_form(partner, **kwargs) -> OfferForm:
 def new_offer(partner_id: int):
     partner = supply.desk_partner(_actor(), partner_id)
     form = _offer_form(partner)
-    if apply(form, supply.create_offer, partner_id, form.to_data())[0]:
+    if apply_form(form, supply.create_offer, partner_id, form.to_data())[0]:
         flash(_("The offer is published."), "success")
         return redirect(url_for("supply.desk", partner_id=partner_id))
-    return render_template("supply/offer_form.html", partner=partner, form=form, offer=None), status_of(form)
+    return render_template("supply/offer_form.html", partner=partner, form=form, offer=None), form_status(
+        form
+    )
 
 
 def _partner_offer(partner_id: int, offer_id: int):
@@ -105,7 +87,7 @@ def offer(partner_id: int, offer_id: int):
     form = _offer_form(partner)
     if not form.is_submitted():
         form.fill(found, [c.id for c in found.communities])
-    if apply(form, supply.update_offer, offer_id, form.to_data())[0]:
+    if apply_form(form, supply.update_offer, offer_id, form.to_data())[0]:
         flash(_("Saved."), "success")
         return redirect(url_for("supply.desk", partner_id=partner_id))
     return _offer_page(partner, found, form, CloseOfferForm(formdata=None))
@@ -121,7 +103,7 @@ def _offer_page(partner, found, form, close_form):
         phase=supply.PHASE_LABELS[supply.offer_phase(found, clock.today())],
         close_form=close_form,
     )
-    return page, status_of(form, close_form)
+    return page, form_status(form, close_form)
 
 
 @bp.post("/org/<int:partner_id>/offers/<int:offer_id>/close")
@@ -130,7 +112,7 @@ def close_offer(partner_id: int, offer_id: int):
     partner = supply.desk_partner(_actor(), partner_id)
     found = _partner_offer(partner_id, offer_id)
     close_form = CloseOfferForm()
-    done, closed = apply(close_form, supply.close_offer, offer_id, close_form.reason.data or "")
+    done, closed = apply_form(close_form, supply.close_offer, offer_id, close_form.reason.data or "")
     if done:
         flash(_("The offer is %(status)s.", status=supply.PHASE_LABELS[closed.status.value]), "success")
         return redirect(url_for("supply.desk", partner_id=partner_id))
@@ -152,7 +134,7 @@ def matches(partner_id: int):
 def members(partner_id: int):
     partner = supply.desk_partner(_actor(), partner_id)
     form = InviteMemberForm()
-    if apply(form, supply_members.invite, partner_id, form.phone.data)[0]:
+    if apply_form(form, supply_members.invite, partner_id, form.phone.data)[0]:
         flash(_("Invitation sent. The volunteer becomes a member once they accept it."), "success")
         return redirect(url_for("supply.members", partner_id=partner_id))
     page = render_template(
@@ -163,13 +145,13 @@ def members(partner_id: int):
         form=form,
         action=ActionForm(),
     )
-    return page, status_of(form)
+    return page, form_status(form)
 
 
 @bp.post("/org/<int:partner_id>/members/<int:user_id>/remove")
 @role_required(*DESK)
 def remove_member(partner_id: int, user_id: int):
-    if apply(ActionForm(), supply_members.remove, partner_id, user_id)[0]:
+    if apply_form(ActionForm(), supply_members.remove, partner_id, user_id)[0]:
         flash(_("Removed."), "success")
     return redirect(url_for("supply.members", partner_id=partner_id))
 

@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth_scope import role_required
-from app.blueprints.forms import attach_error
+from app.blueprints.forms import apply_form, attach_error, form_status
 from app.blueprints.supply import bp
-from app.blueprints.supply.desk import apply, status_of
 from app.blueprints.supply.forms import AcceptForm, DeclineForm, InviteVolunteerForm
 from app.models import Role
 from app.services import matching, supply_decisions, supply_matching
@@ -50,7 +49,7 @@ def _match_page(need_id: int, offer_id: int, accept_form, decline_form):
     if not accept_form.is_submitted():
         accept_form.org_description.data = supply_decisions.default_org_description(view.service, view.need)
     page = render_template("supply/match.html", view=view, accept_form=accept_form, decline_form=decline_form)
-    return page, status_of(accept_form, decline_form)
+    return page, form_status(accept_form, decline_form)
 
 
 @bp.get("/needs/<int:need_id>/offers/<int:offer_id>")
@@ -88,7 +87,7 @@ def accept(need_id: int, offer_id: int):
 def decline(need_id: int, offer_id: int):
     form = DeclineForm()
     supply_decisions.match_view(_actor(), need_id, offer_id)
-    if apply(form, supply_decisions.decline_match, need_id, offer_id, form.reason.data)[0]:
+    if apply_form(form, supply_decisions.decline_match, need_id, offer_id, form.reason.data)[0]:
         flash(_("Declined; this offer is no longer suggested for this need."), "success")
         return _back(need_id)
     return _match_page(need_id, offer_id, AcceptForm(formdata=None), form)

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth_scope import role_required
+from app.blueprints.forms import apply_form
 from app.blueprints.supply import me_bp
-from app.blueprints.supply.desk import apply
 from app.blueprints.supply.forms import ActionForm
 from app.models import Role
 from app.services import supply_members
@@ -32,7 +32,7 @@ def organisations():
 @me_bp.post("/<int:member_id>/accept")
 @role_required(Role.VOLUNTEER)
 def accept(member_id: int):
-    if apply(ActionForm(), supply_members.answer, member_id, True)[0]:
+    if apply_form(ActionForm(), supply_members.answer, member_id, True)[0]:
         flash(_("You are now a volunteer of this organisation; its tasks are on your task board."), "success")
     return redirect(url_for("supply_me.organisations"))
 
@@ -40,7 +40,7 @@ def accept(member_id: int):
 @me_bp.post("/<int:member_id>/decline")
 @role_required(Role.VOLUNTEER)
 def decline(member_id: int):
-    if apply(ActionForm(), supply_members.answer, member_id, False)[0]:
+    if apply_form(ActionForm(), supply_members.answer, member_id, False)[0]:
         flash(_("Invitation declined."), "success")
     return redirect(url_for("supply_me.organisations"))
 
@@ -48,6 +48,6 @@ def decline(member_id: int):
 @me_bp.post("/<int:member_id>/leave")
 @role_required(Role.VOLUNTEER)
 def leave(member_id: int):
-    if apply(ActionForm(), supply_members.leave, member_id)[0]:
+    if apply_form(ActionForm(), supply_members.leave, member_id)[0]:
         flash(_("You have left the organisation."), "success")
     return redirect(url_for("supply_me.organisations"))
