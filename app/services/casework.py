@@ -36,11 +36,10 @@ from app.models import (
     Review,
     ReviewOutcome,
     Role,
-    ServiceType,
     Urgency,
     User,
 )
-from app.services import audit
+from app.services import audit, catalogue
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services.household_changes import change_status
 from app.services.households import (
@@ -297,15 +296,7 @@ def _add_need(actor, household_id: int, data: NeedData) -> Need:
     household = _household_for_write(actor, household_id)
     if household.status is not HouseholdStatus.ACTIVE:
         raise Conflict(_l("The household has left the registry."), code="household_exited")
-    service = (
-        db.session.get(ServiceType, data.service_type_code)
-        if isinstance(data.service_type_code, str)
-        else None
-    )
-    if service is None or not service.active:
-        raise InvalidInput(
-            _l("Choose a service from the list."), code="unknown_service_type", field="service_type_code"
-        )
+    service = catalogue.active_service_type(data.service_type_code, field="service_type_code")
     need = Need(
         household_id=household.id,
         service_type_code=service.code,

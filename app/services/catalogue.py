@@ -19,6 +19,14 @@ def list_skills() -> list[Skill]:
     return list(db.session.scalars(sa.select(Skill).order_by(Skill.position, Skill.code)))
 
 
+def active_service_type(code, field: str) -> ServiceType:
+    """The active service type with this code; else InvalidInput on `field`."""
+    service = db.session.get(ServiceType, code) if isinstance(code, str) else None
+    if service is None or not service.active:
+        raise InvalidInput(_l("Choose a service from the list."), code="unknown_service_type", field=field)
+    return service
+
+
 def active_service_types() -> list[ServiceType]:
     """The services a need can ask for, in catalogue order."""
     stmt = sa.select(ServiceType).where(ServiceType.active).order_by(ServiceType.position, ServiceType.code)

@@ -27,7 +27,7 @@ from app.models import (
     Urgency,
     User,
 )
-from app.services import audit
+from app.services import audit, catalogue
 from app.services.accounts import check_contact_phone
 from app.services.casework import NeedData, _add_need
 from app.services.errors import Conflict, InvalidInput, NotFound
@@ -101,10 +101,7 @@ def _active_service_type(code: str | None, field: str) -> str | None:
     """The code of an active service type, None for none given; else InvalidInput."""
     if code in (None, ""):
         return None
-    service = db.session.get(ServiceType, code) if isinstance(code, str) else None
-    if service is None or not service.active:
-        raise InvalidInput(_l("Choose a service from the list."), code="unknown_service_type", field=field)
-    return service.code
+    return catalogue.active_service_type(code, field).code
 
 
 # --- the staff side ----------------------------------------------------------

@@ -32,10 +32,9 @@ from app.models import (
     Partner,
     PartnerUser,
     Role,
-    ServiceType,
     SupplyOffer,
 )
-from app.services import audit
+from app.services import audit, catalogue
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.tx import atomic
 
@@ -116,15 +115,7 @@ def _is_int(value) -> bool:
 
 def _check_offer(partner: Partner, data: OfferData, today: date) -> tuple[dict, list[int]]:
     """The offer's column values and its communities, checked; else InvalidInput."""
-    service = (
-        db.session.get(ServiceType, data.service_type_code)
-        if isinstance(data.service_type_code, str)
-        else None
-    )
-    if service is None or not service.active:
-        raise InvalidInput(
-            _l("Choose a service from the list."), code="unknown_service_type", field="service_type_code"
-        )
+    service = catalogue.active_service_type(data.service_type_code, field="service_type_code")
     if not _is_int(data.capacity) or not 1 <= data.capacity <= MAX_CAPACITY:
         raise InvalidInput(
             _l("Enter a whole number from %(low)d to %(high)d.", low=1, high=MAX_CAPACITY),

@@ -40,7 +40,7 @@ from app.models import (
     Urgency,
     WaitlistEntry,
 )
-from app.services import audit
+from app.services import audit, catalogue
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.households import LEDGER_WRITERS
 from app.services.notifications import notify
@@ -127,15 +127,7 @@ def _check_task(actor, data: TaskData) -> tuple[Household, ServiceType, int]:
     household = get_scoped_or_404(Household, data.household_id, actor, options=())
     if household.status is not HouseholdStatus.ACTIVE:
         raise Conflict(_l("The household has left the registry."), code="household_exited")
-    service = (
-        db.session.get(ServiceType, data.service_type_code)
-        if isinstance(data.service_type_code, str)
-        else None
-    )
-    if service is None or not service.active:
-        raise InvalidInput(
-            _l("Choose a service from the list."), code="unknown_service_type", field="service_type"
-        )
+    service = catalogue.active_service_type(data.service_type_code, field="service_type")
     for name in ("starts_at", "ends_at"):
         value = getattr(data, name)
         if not isinstance(value, datetime) or value.tzinfo is None:
